@@ -1,0 +1,105 @@
+"""The Flowdeck web app, built by ``create_app`` from small register_* steps."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, g, request
+
+from webapp import logs
+from webapp.config import check_settings, load_settings
+from webapp.extensions import csrf, db, htmx, login_manager, migrate
+
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment; ``config`` overrides settings (tests use it)."""
+    instance_path = os.path.abspath(os.environ.get("FLOWDECK_INSTANCE_DIR", "instance"))
+    app = Flask(__name__, instance_path=instance_path)
+    app.config.update(load_settings(os.environ, instance_path))
+    app.config.update(config or {})
+    fill_development_secrets(app)
+    check_settings(app.config)
+    logs.configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    register_extensions(app)
+    register_request_ids(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def fill_development_secrets(app: Flask) -> None:
+    """Outside production a missing secret becomes a random per-process one, with a warning.
+
+    ``make run`` keeps stable ones in instance/dev.env, so this only bites ad-hoc runs.
+    """
+    if app.config["FLOWDECK_ENV"] == "production":
+        return
+    for name in ("SECRET_KEY", "JWT_SECRET"):
+        if not app.config.get(name):
+            logging.getLogger(__name__).warning("%s is not set; using a random one for this process", name)
+            app.config[name] = secrets.token_urlsafe(48)
+
+
+def register_extensions(app: Flask) -> None:
+    import webapp.models  # noqa: F401  (complete metadata before migrate binds to it)
+    from webapp.security import register_security
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    register_security(app)
+
+
+def register_request_ids(app: Flask) -> None:
+    """Take a sane incoming X-Request-ID (from a proxy) or make one; echo it on the response."""
+
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+        logs.bind(request_id=g.request_id)
+
+    @app.after_request
+    def echo_request_id(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.api import create_api_blueprint
+    from webapp.auth.views import bp as auth_bp
+    from webapp.console.views import bp as console_bp
+    from webapp.health.api import bp as health_api_bp
+    from webapp.navigation import NavItem, add_nav_item, nav_items
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(console_bp)
+    app.register_blueprint(create_api_blueprint([health_api_bp]))
+    add_nav_item(app, NavItem("Overview", "console.overview", order=0))
+    app.jinja_env.globals["nav_items"] = nav_items
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from webapp.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from jobs.cli import jobs_cli
+    from jobs.worker import worker_command
+    from webapp.users.cli import users_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(worker_command)

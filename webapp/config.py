@@ -1,0 +1,145 @@
+"""Settings, read once from the environment and checked before the app starts.
+
+Every setting has one parser that raises ``ConfigError`` with the variable's name on junk
+("yes" is not a port number), so a bad deployment fails at boot, not at the first request.
+Production (``FLOWDECK_ENV=production``, the default) refuses to start with missing or
+well-known secrets; ``make run`` generates development secrets under ``instance/``.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("production", "development", "test")
+REGISTRATION_MODES = ("closed", "verify", "open")
+LOG_FORMATS = ("json", "text")
+MIN_SECRET_BYTES = 32
+# Values that ship in docs, tutorials and our own test config: never acceptable in production.
+KNOWN_WEAK_SECRETS = frozenset(
+    {"", "dev", "secret", "changeme", "change-me", "you-will-never-guess", "test-secret-key",
+     "test-jwt-secret-key-that-is-long-enough-0123"}
+)
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def parse_int(name: str, raw: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    try:
+        value = int(raw.strip(), 10)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def parse_float(name: str, raw: str, *, minimum: float = 0.0) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value != value or value < minimum:
+        raise ConfigError(f"{name} must be a number of at least {minimum}, got {raw!r}")
+    return value
+
+
+def parse_choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
+def parse_url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
+    value = raw.strip()
+    parts = urlsplit(value)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme not in schemes:
+        raise ConfigError(f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, got {raw!r}")
+    if scheme != "sqlite" and not parts.hostname:
+        raise ConfigError(f"{name} has no host: {raw!r}")
+    return value
+
+
+def database_uri(raw: str) -> str:
+    """Accept the usual ``postgres://``/``postgresql://`` spellings; always use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
+    """Build the app config from ``environ``; unset variables get documented defaults."""
+
+    def get(name: str, default: str) -> str:
+        return environ.get(name, default)
+
+    env = parse_choice("FLOWDECK_ENV", get("FLOWDECK_ENV", "production"), ENVIRONMENTS)
+    default_db = "sqlite:///" + os.path.join(instance_path, "flowdeck.db")
+    database_url = database_uri(
+        parse_url("DATABASE_URL", get("DATABASE_URL", default_db), ("sqlite", "postgresql", "postgres"))
+    )
+    amqp_url = get("AMQP_URL", "").strip()
+    return {
+        "FLOWDECK_ENV": env,
+        "SECRET_KEY": get("SECRET_KEY", ""),
+        "JWT_SECRET": get("JWT_SECRET", ""),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": parse_url("REDIS_URL", get("REDIS_URL", "redis://127.0.0.1:6379/0"), ("redis", "rediss", "unix")),
+        "AMQP_URL": parse_url("AMQP_URL", amqp_url, ("amqp", "amqps")) if amqp_url else None,
+        "BLOB_DIR": get("BLOB_DIR", os.path.join(instance_path, "blobs")),
+        "REGISTRATION_MODE": parse_choice("REGISTRATION_MODE", get("REGISTRATION_MODE", "verify"), REGISTRATION_MODES),
+        "MAIL_URL": get("MAIL_URL", "").strip() or None,
+        "LLM_BASE_URL": get("LLM_BASE_URL", "").strip() or None,
+        "LLM_API_KEY": get("LLM_API_KEY", "").strip() or None,
+        "LOG_FORMAT": parse_choice("LOG_FORMAT", get("LOG_FORMAT", "text"), LOG_FORMATS),
+        "LOG_LEVEL": parse_choice("LOG_LEVEL", get("LOG_LEVEL", "info"), ("debug", "info", "warning", "error")).upper(),
+        "TRUSTED_PROXIES": parse_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0"), minimum=0, maximum=10),
+        "MAX_CONTENT_LENGTH": parse_int("MAX_BODY_BYTES", get("MAX_BODY_BYTES", str(512 * 1024)), minimum=1024),
+        "BCRYPT_ROUNDS": parse_int("BCRYPT_ROUNDS", get("BCRYPT_ROUNDS", "12"), minimum=4, maximum=16),
+        "RQ_QUEUES": [q.strip() for q in get("RQ_QUEUES", "default").split(",") if q.strip()] or ["default"],
+        "JOB_TIMEOUT": parse_int("JOB_TIMEOUT", get("JOB_TIMEOUT", "600"), minimum=1),
+        "JOB_RESULT_TTL": parse_int("JOB_RESULT_TTL", get("JOB_RESULT_TTL", "3600"), minimum=0),
+        "JOB_FAILURE_TTL": parse_int("JOB_FAILURE_TTL", get("JOB_FAILURE_TTL", str(7 * 24 * 3600)), minimum=0),
+        "SESSION_COOKIE_SECURE": parse_bool("SESSION_COOKIE_SECURE", get("SESSION_COOKIE_SECURE", "false" if env != "production" else "true")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "flowdeck_session",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+
+
+def check_settings(config: Mapping[str, Any]) -> None:
+    """Refuse to boot production with secrets that are missing, short or well known."""
+    if config["FLOWDECK_ENV"] != "production":
+        return
+    for name in ("SECRET_KEY", "JWT_SECRET"):
+        value = config.get(name) or ""
+        if value in KNOWN_WEAK_SECRETS or len(value.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"{name} must be set to a random value of at least {MIN_SECRET_BYTES} bytes in production "
+                f"(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+    if config["SECRET_KEY"] == config["JWT_SECRET"]:
+        raise ConfigError("JWT_SECRET must differ from SECRET_KEY")
+    if config["BCRYPT_ROUNDS"] < 12:
+        raise ConfigError("BCRYPT_ROUNDS must be at least 12 in production")

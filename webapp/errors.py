@@ -1,0 +1,65 @@
+"""Errors answer in the caller's language: JSON under /api, an HTML page elsewhere.
+
+No stack trace ever reaches the client; a 500 rolls the database session back and is logged
+with its request id, which the error body repeats so an operator can find the log line.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from webapp import logs
+from webapp.api import API_PREFIX
+from webapp.api.errors import ApiError, error_response
+from webapp.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def snake_code(exc: HTTPException) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", (exc.name or "error").lower()).strip("_")
+
+
+MESSAGES = {
+    404: "Nothing exists at this address.",
+    405: "This method is not allowed here.",
+    413: "The request body is larger than this server accepts.",
+    500: "Something went wrong on our side. It has been logged.",
+}
+
+
+def handle_http_exception(exc: HTTPException):
+    status = exc.code or 500
+    message = MESSAGES.get(status, exc.description or exc.name)
+    headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
+    if wants_json():
+        details = {"request_id": logs.current("request_id")} if status >= 500 else {}
+        return error_response(status, snake_code(exc), message, details, headers)
+    return render_template("errors/error.html", status=status, title=exc.name, message=message,
+                           request_id=logs.current("request_id")), status, headers
+
+
+def handle_api_error(exc: ApiError):
+    if wants_json():
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    return render_template("errors/error.html", status=exc.status, title=exc.code.replace("_", " ").capitalize(),
+                           message=exc.message, request_id=logs.current("request_id")), exc.status, exc.headers
+
+
+def handle_unexpected(exc: Exception):
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError())
+
+
+def register_errorhandlers(app: Flask) -> None:
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,2 @@
+"""Imports every area's models so the metadata is complete for Alembic and the tests."""
+from webapp.users.models import User  # noqa: F401

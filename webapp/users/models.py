@@ -1,0 +1,43 @@
+"""The ``users`` table. Emails are stored normalised (see ``normalize_email``)."""
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.clock import utcnow
+from webapp.extensions import db
+
+USER_STATUSES = ("pending", "active", "inactive", "suspended")
+
+
+def normalize_email(email: str) -> str:
+    """NFKC then case-fold, so look-ups and failure counters see one spelling per address."""
+    return unicodedata.normalize("NFKC", email).strip().casefold()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'operator', 'admin')", name="role"),
+        CheckConstraint("status IN ('pending', 'active', 'inactive', 'suspended')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this before logging a user in
+        return self.status == "active"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}/{self.status}>"
