@@ -184,3 +184,15 @@ def flask_cli(test_env: dict[str, str]):
         return subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def api_headers(make_user):
+    """Bearer headers for a fresh user of ``role``: ``headers, user = api_headers("operator")``."""
+    from webapp.auth.tokens import issue_access_token
+
+    def make(role: str = "operator"):
+        user = make_user(role)
+        return {"Authorization": f"Bearer {issue_access_token(user.id)}"}, user
+
+    return make

@@ -50,11 +50,13 @@ def fill_development_secrets(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     import webapp.models  # noqa: F401  (complete metadata before migrate binds to it)
+    from webapp.auth.identity import init_identity
     from webapp.security import register_security
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)
+    init_identity(login_manager)
     csrf.init_app(app)
     htmx.init_app(app)
     register_security(app)

@@ -8,18 +8,11 @@ from flask_login import current_user, login_user, logout_user
 
 from webapp.auth.forms import LoginForm
 from webapp.auth.service import authenticate
-from webapp.extensions import db, login_manager
 from webapp.security import public, require_role
-from webapp.users.models import User
 
 bp = Blueprint("auth", __name__)
 
 GENERIC_FAILURE = "Email or password is incorrect."
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
 def safe_next(target: str | None) -> str:
