@@ -76,7 +76,7 @@ def app(test_env: dict[str, str]):
     application = create_app({"TESTING": True})
     add_failure_routes(application)
     with application.app_context():
-        upgrade()
+        upgrade(revision="heads")
     yield application
     for name, value in saved.items():
         if value is None:

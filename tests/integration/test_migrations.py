@@ -30,7 +30,7 @@ def tables(url: str) -> set[str]:
 
 def upgrade_and_downgrade(flask_cli, url: str) -> None:
     env = {"DATABASE_URL": url}
-    up = flask_cli("db", "upgrade", extra_env=env)
+    up = flask_cli("db", "upgrade", "heads", extra_env=env)
     assert up.returncode == 0, up.stderr
     created = tables(url)
     assert {table.name for table in db.metadata.sorted_tables} <= created
