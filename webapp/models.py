@@ -1,2 +1,3 @@
 """Imports every area's models so the metadata is complete for Alembic and the tests."""
 from webapp.users.models import User  # noqa: F401
+from webapp.workflows.models import Workflow, WorkflowVersion  # noqa: F401

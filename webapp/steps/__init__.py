@@ -1,0 +1,1 @@
+"""Step kinds: the contract (base), the registry, and the built-in kinds."""

@@ -1,0 +1,1 @@
+"""Workflow definitions: models, validation, templating, service, API and CLI."""
