@@ -35,5 +35,8 @@ test-e2e: $(STAMP) chromium
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
 clean:
 	rm -rf $(VENV) .pytest_cache

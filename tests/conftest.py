@@ -181,7 +181,8 @@ def flask_cli(test_env: dict[str, str]):
 
     def run(*args: str, timeout: float = 60, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         env = {**os.environ, **test_env, **(extra_env or {})}
-        return subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=timeout)
 
     return run
 

@@ -119,7 +119,9 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "JOB_TIMEOUT": parse_int("JOB_TIMEOUT", get("JOB_TIMEOUT", "600"), minimum=1),
         "JOB_RESULT_TTL": parse_int("JOB_RESULT_TTL", get("JOB_RESULT_TTL", "3600"), minimum=0),
         "JOB_FAILURE_TTL": parse_int("JOB_FAILURE_TTL", get("JOB_FAILURE_TTL", str(7 * 24 * 3600)), minimum=0),
-        "SESSION_COOKIE_SECURE": parse_bool("SESSION_COOKIE_SECURE", get("SESSION_COOKIE_SECURE", "false" if env != "production" else "true")),
+        "SESSION_COOKIE_SECURE": parse_bool(
+            "SESSION_COOKIE_SECURE", get("SESSION_COOKIE_SECURE", "true" if env == "production" else "false")
+        ),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "flowdeck_session",

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from types import MappingProxyType
 
-_context: ContextVar[dict[str, str]] = ContextVar("flowdeck_log_context", default={})
+_context: ContextVar[Mapping[str, str]] = ContextVar("flowdeck_log_context", default=MappingProxyType({}))
 CONTEXT_FIELDS = ("request_id", "job_id", "run_id")
 
 
@@ -53,7 +54,7 @@ class ContextFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -69,7 +70,9 @@ class JsonFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s [req=%(request_id)s job=%(job_id)s run=%(run_id)s] %(message)s")
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s job=%(job_id)s run=%(run_id)s] %(message)s"
+        )
 
     def format(self, record: logging.LogRecord) -> str:
         return escape_newlines(super().format(record))

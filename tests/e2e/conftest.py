@@ -48,7 +48,7 @@ def live_server(app, test_env):
         except requests.RequestException:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                raise RuntimeError("the live server did not start")
+                raise RuntimeError("the live server did not start") from None
             time.sleep(0.2)
     yield base
     server.terminate()

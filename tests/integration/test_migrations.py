@@ -14,7 +14,8 @@ from webapp.extensions import db
 def scratch_postgres(database_url):
     server = make_url(database_url)
     name = f"flowdeck_migrate_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_dsn(server.set(database="postgres").render_as_string(hide_password=False)), autocommit=True) as conn:
+    admin = admin_dsn(server.set(database="postgres").render_as_string(hide_password=False))
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
         yield server.set(database=name).render_as_string(hide_password=False)
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,7 +15,7 @@ def test_every_html_response_has_a_fresh_nonce_and_no_unsafe_script_sources(clie
     first, second = client.get("/login"), client.get("/login")
     nonces = [NONCE.search(script_src(r)).group(1) for r in (first, second)]
     assert nonces[0] != nonces[1]
-    for response, nonce in zip((first, second), nonces):
+    for response, nonce in zip((first, second), nonces, strict=True):
         assert "unsafe-inline" not in script_src(response) and "unsafe-eval" not in script_src(response)
         html = response.get_data(as_text=True)
         scripts = re.findall(r"<script[^>]*>", html)
