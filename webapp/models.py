@@ -1,3 +1,6 @@
 """Imports every area's models so the metadata is complete for Alembic and the tests."""
 from webapp.users.models import User  # noqa: F401
 from webapp.workflows.models import Workflow, WorkflowVersion  # noqa: F401
+from webapp.audit.models import AuditEvent  # noqa: F401
+from webapp.auth.models import EmailToken, UserSession  # noqa: F401
+from webapp.mail.models import OutboxMail  # noqa: F401

@@ -32,12 +32,20 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16), default="viewer")
     status: Mapped[str] = mapped_column(String(16), default="active")
+    email_verified_at: Mapped[datetime | None] = mapped_column()
+    failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_login_at: Mapped[datetime | None] = mapped_column()
+    last_login_ip: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this before logging a user in
         return self.status == "active"
+
+    def locked_at(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}/{self.status}>"

@@ -1,0 +1,44 @@
+"""Where a request comes from: client IP (honouring TRUSTED_PROXIES), user agent, request id.
+
+The client IP is the address the N-th trusted proxy saw, i.e. the N-th entry from the RIGHT of
+``X-Forwarded-For``; the left-most entry is whatever the client chose to send and is never
+trusted (SECURITY 11). With ``TRUSTED_PROXIES=0`` the header is ignored.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from flask import current_app, g, has_request_context, request
+
+from webapp.logs import escape_newlines
+
+MAX_AGENT_CHARS = 256
+
+
+def client_ip() -> str | None:
+    if not has_request_context():
+        return None
+    hops = current_app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return _valid_ip(forwarded[-hops])
+    return _valid_ip(request.remote_addr or "")
+
+
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def user_agent() -> str | None:
+    if not has_request_context():
+        return None
+    agent = request.headers.get("User-Agent", "")
+    return escape_newlines(agent)[:MAX_AGENT_CHARS] or None
+
+
+def request_id() -> str | None:
+    return g.get("request_id") if has_request_context() else None
