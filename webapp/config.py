@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,8 @@ KNOWN_WEAK_SECRETS = frozenset(
     {"", "dev", "secret", "changeme", "change-me", "you-will-never-guess", "test-secret-key",
      "test-jwt-secret-key-that-is-long-enough-0123"}
 )
+# Per 1,000 tokens (in:out), for the offline provider's models; override with LLM_PRICES.
+DEFAULT_LLM_PRICES = "local-small=0.0005:0.0015,local-large=0.003:0.006"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
@@ -78,6 +81,27 @@ def parse_url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
+def parse_list(raw: str) -> tuple[str, ...]:
+    """A comma-separated list; blanks dropped, order kept."""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def parse_prices(name: str, raw: str) -> dict[str, tuple[Decimal, Decimal]]:
+    """``model=in:out,...`` with Decimal prices per 1,000 tokens in and out."""
+    prices: dict[str, tuple[Decimal, Decimal]] = {}
+    for item in parse_list(raw):
+        model, _, pair = item.partition("=")
+        price_in, _, price_out = pair.partition(":")
+        try:
+            pair_value = (Decimal(price_in.strip()), Decimal(price_out.strip()))
+        except InvalidOperation:
+            pair_value = None
+        if not model.strip() or pair_value is None or not all(p.is_finite() and p >= 0 for p in pair_value):
+            raise ConfigError(f"{name} entries look like model=0.0005:0.0015, got {item!r}")
+        prices[model.strip()] = pair_value
+    return prices
+
+
 def database_uri(raw: str) -> str:
     """Accept the usual ``postgres://``/``postgresql://`` spellings; always use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -110,6 +134,11 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "MAIL_URL": get("MAIL_URL", "").strip() or None,
         "LLM_BASE_URL": get("LLM_BASE_URL", "").strip() or None,
         "LLM_API_KEY": get("LLM_API_KEY", "").strip() or None,
+        "LLM_PRICES": parse_prices("LLM_PRICES", get("LLM_PRICES", DEFAULT_LLM_PRICES)),
+        "HTTP_ALLOWED_HOSTS": tuple(h.lower() for h in parse_list(get("HTTP_ALLOWED_HOSTS", "127.0.0.1,localhost"))),
+        "STEP_PLUGINS": parse_list(get("STEP_PLUGINS", "")),
+        "WORKFLOW_MAX_DEFINITION_BYTES": parse_int("WORKFLOW_MAX_DEFINITION_BYTES",
+                                                   get("WORKFLOW_MAX_DEFINITION_BYTES", str(64 * 1024)), minimum=1024),
         "LOG_FORMAT": parse_choice("LOG_FORMAT", get("LOG_FORMAT", "text"), LOG_FORMATS),
         "LOG_LEVEL": parse_choice("LOG_LEVEL", get("LOG_LEVEL", "info"), ("debug", "info", "warning", "error")).upper(),
         "TRUSTED_PROXIES": parse_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0"), minimum=0, maximum=10),
@@ -119,6 +148,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "JOB_TIMEOUT": parse_int("JOB_TIMEOUT", get("JOB_TIMEOUT", "600"), minimum=1),
         "JOB_RESULT_TTL": parse_int("JOB_RESULT_TTL", get("JOB_RESULT_TTL", "3600"), minimum=0),
         "JOB_FAILURE_TTL": parse_int("JOB_FAILURE_TTL", get("JOB_FAILURE_TTL", str(7 * 24 * 3600)), minimum=0),
+        **health_settings(get),
         "SESSION_COOKIE_SECURE": parse_bool(
             "SESSION_COOKIE_SECURE", get("SESSION_COOKIE_SECURE", "true" if env == "production" else "false")
         ),
@@ -127,6 +157,25 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "SESSION_COOKIE_NAME": "flowdeck_session",
         "WTF_CSRF_TIME_LIMIT": None,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+
+
+def health_settings(get) -> dict[str, Any]:
+    """Health checks and probes (README, "Health and probes")."""
+    deadline = parse_float("HEALTH_DEADLINE_SECONDS", get("HEALTH_DEADLINE_SECONDS", "2"), minimum=0.1)
+    timeout = parse_float("HEALTH_TIMEOUT_SECONDS", get("HEALTH_TIMEOUT_SECONDS", "1.5"), minimum=0.1)
+    if timeout > deadline:
+        raise ConfigError("HEALTH_TIMEOUT_SECONDS must not exceed HEALTH_DEADLINE_SECONDS")
+    return {
+        "HEALTH_TOKEN": get("HEALTH_TOKEN", "").strip() or None,
+        "HEALTH_DEADLINE_SECONDS": deadline,
+        "HEALTH_TIMEOUT_SECONDS": timeout,
+        "HEALTH_CACHE_SECONDS": parse_float("HEALTH_CACHE_SECONDS", get("HEALTH_CACHE_SECONDS", "2")),
+        "HEALTH_SLOW_MS": parse_float("HEALTH_SLOW_MS", get("HEALTH_SLOW_MS", "500"), minimum=1),
+        "HEALTH_QUEUE_BACKLOG": parse_int("HEALTH_QUEUE_BACKLOG", get("HEALTH_QUEUE_BACKLOG", "100"), minimum=0),
+        "HEALTH_HEARTBEAT_SECONDS": parse_int("HEALTH_HEARTBEAT_SECONDS", get("HEALTH_HEARTBEAT_SECONDS", "480"), minimum=1),
+        "HEALTH_POLL_SECONDS": parse_int("HEALTH_POLL_SECONDS", get("HEALTH_POLL_SECONDS", "5"), minimum=1, maximum=3600),
+        "HEALTH_HISTORY_SIZE": parse_int("HEALTH_HISTORY_SIZE", get("HEALTH_HISTORY_SIZE", "120"), minimum=1, maximum=10000),
     }
 
 

@@ -89,3 +89,7 @@ class StepKind:
 
     def execute(self, inputs: StepInputs, context: StepContext) -> StepResult:
         raise NotImplementedError(f"step kind {self.name} does not implement execute")
+
+
+class StepStopped(StepFailed):
+    """The step gave up because ``context.should_stop()`` turned true (the run was cancelled)."""
