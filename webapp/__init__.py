@@ -82,12 +82,19 @@ def register_blueprints(app: Flask) -> None:
     from webapp.auth.views import bp as auth_bp
     from webapp.console.views import bp as console_bp
     from webapp.health.api import bp as health_api_bp
+    from webapp.health.views import bp as health_bp
+    from webapp.workers.api import bp as workers_api_bp
+    from webapp.workers.views import bp as workers_bp
     from webapp.navigation import NavItem, add_nav_item, nav_items
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)
-    app.register_blueprint(create_api_blueprint([health_api_bp]))
+    app.register_blueprint(health_bp)
+    app.register_blueprint(workers_bp)
+    app.register_blueprint(create_api_blueprint([health_api_bp, workers_api_bp]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
+    add_nav_item(app, NavItem("Health", "health.panel", order=80))
+    add_nav_item(app, NavItem("Workers", "workers.index", order=85))
     app.jinja_env.globals["nav_items"] = nav_items
 
 

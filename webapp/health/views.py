@@ -1,0 +1,56 @@
+"""The /health console panel, and the summary the Overview page loads.
+
+htmx polls the page's own URL; for an htmx request only the ``panel`` block of the page
+template is rendered, so the fragment and the full page can never drift apart (STYLE 8).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, make_response, render_template
+
+from webapp.extensions import htmx
+from webapp.health import service
+from webapp.health.panel import SPARK_HEIGHT, SPARK_WIDTH, key_details, latency_series, sparkline_points, status_label
+from webapp.security import require_role
+
+bp = Blueprint("health", __name__)
+
+
+def render_block(template_name: str, block: str, **context) -> str:
+    """Render one block of a page template, with the same context the whole page would get."""
+    app = current_app._get_current_object()
+    template = app.jinja_env.get_template(template_name)
+    app.update_template_context(context)
+    return "".join(template.blocks[block](template.new_context(context)))
+
+
+def polled(html: str):
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def panel_context() -> dict:
+    snapshot = service.system_snapshot()
+    recent = service.history()
+    return {"snapshot": snapshot, "poll_seconds": current_app.config["HEALTH_POLL_SECONDS"],
+            "sparklines": {name: sparkline_points(latency_series(recent, name)) for name in snapshot.checks},
+            "key_details": key_details, "status_label": status_label,
+            "spark_width": SPARK_WIDTH, "spark_height": SPARK_HEIGHT}
+
+
+@bp.get("/health")
+@require_role("viewer")
+def panel():
+    context = panel_context()
+    if htmx:
+        return polled(render_block("health/panel.html", "panel", **context))
+    return polled(render_template("health/panel.html", **context))
+
+
+@bp.get("/health/summary")
+@require_role("viewer")
+def summary():
+    """The Overview's health line; loaded and refreshed by htmx so the Overview never waits on a probe."""
+    snapshot = service.system_snapshot()
+    return polled(render_template("health/_summary.html", snapshot=snapshot, status_label=status_label,
+                                  poll_seconds=current_app.config["HEALTH_POLL_SECONDS"]))

@@ -1,0 +1,45 @@
+"""RQ check: live workers (fresh heartbeat), queue depths and failed jobs."""
+from __future__ import annotations
+
+from typing import Any
+
+from redis import Redis
+
+from webapp.clock import utcnow
+from webapp.health.checks import HealthCheck, Status
+from webapp.workers.service import queue_stats, worker_rows
+
+
+class WorkersHealthCheck(HealthCheck):
+    """No live worker while jobs wait is UNHEALTHY: runs would sit in the queue forever.
+
+    A backlog over ``backlog_threshold`` is DEGRADED (workers cannot keep up), and so is no
+    live worker with nothing queued: nothing is stuck yet, but the next run would be.
+    """
+
+    name = "workers"
+
+    def __init__(self, url: str, queues: list[str], timeout: float, slow_ms: float,
+                 backlog_threshold: int, heartbeat_seconds: float):
+        super().__init__(timeout, slow_ms)
+        self.client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                     retry_on_timeout=False)
+        self.queues = queues
+        self.backlog_threshold = backlog_threshold
+        self.heartbeat_seconds = heartbeat_seconds
+
+    def probe(self) -> tuple[Status, dict[str, Any]]:
+        workers = worker_rows(self.client, utcnow(), self.heartbeat_seconds)
+        queues = queue_stats(self.client, self.queues)
+        live = sum(1 for worker in workers if worker["live"])
+        queued = sum(queue["queued"] for queue in queues)
+        details = {"live_workers": live, "stale_workers": len(workers) - live, "queued": queued,
+                   "failed": sum(queue["failed"] for queue in queues),
+                   "queues": {queue["name"]: queue["queued"] for queue in queues}}
+        if live == 0 and queued:
+            return Status.UNHEALTHY, {**details, "error": f"{queued} job(s) waiting and no live worker"}
+        if live == 0:
+            return Status.DEGRADED, {**details, "error": "no live worker"}
+        if queued > self.backlog_threshold:
+            return Status.DEGRADED, {**details, "error": f"backlog of {queued} jobs over {self.backlog_threshold}"}
+        return Status.HEALTHY, details

@@ -1,0 +1,39 @@
+"""/workers: RQ workers, queue depths and failed jobs; admins requeue or delete failed jobs."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+
+from webapp.clock import utcnow
+from webapp.queues import redis_connection
+from webapp.security import require_role
+from webapp.workers import service
+
+bp = Blueprint("workers", __name__)
+FAILED_PER_QUEUE = 20
+
+
+@bp.get("/workers")
+@require_role("viewer")
+def index():
+    connection, queues = redis_connection(), current_app.config["RQ_QUEUES"]
+    stats = service.queue_stats(connection, queues)
+    failed = {queue["name"]: service.failed_jobs(connection, queue["name"], queues, FAILED_PER_QUEUE)
+              for queue in stats if queue["failed"]}
+    workers = service.worker_rows(connection, utcnow(), current_app.config["HEALTH_HEARTBEAT_SECONDS"])
+    return render_template("workers/index.html", workers=workers, queues=stats, failed=failed)
+
+
+@bp.post("/workers/failed/<queue>/<job_id>/requeue")
+@require_role("admin")
+def requeue(queue: str, job_id: str):
+    service.requeue_failed(redis_connection(), queue, job_id, current_app.config["RQ_QUEUES"])
+    flash(f"Job {job_id} is queued again on {queue}.", "info")
+    return redirect(url_for("workers.index"))
+
+
+@bp.post("/workers/failed/<queue>/<job_id>/delete")
+@require_role("admin")
+def delete(queue: str, job_id: str):
+    service.delete_failed(redis_connection(), queue, job_id, current_app.config["RQ_QUEUES"])
+    flash(f"Job {job_id} was deleted.", "info")
+    return redirect(url_for("workers.index"))
