@@ -11,7 +11,7 @@ from webapp.workers.service import queue_stats, worker_rows
 
 
 class WorkersHealthCheck(HealthCheck):
-    """No live worker while jobs wait is UNHEALTHY: runs would sit in the queue forever.
+    """Jobs waiting on a queue that no live worker serves is UNHEALTHY: they would wait forever.
 
     A backlog over ``backlog_threshold`` is DEGRADED (workers cannot keep up), and so is no
     live worker with nothing queued: nothing is stuck yet, but the next run would be.
@@ -31,13 +31,15 @@ class WorkersHealthCheck(HealthCheck):
     def probe(self) -> tuple[Status, dict[str, Any]]:
         workers = worker_rows(self.client, utcnow(), self.heartbeat_seconds)
         queues = queue_stats(self.client, self.queues)
+        served = {name for worker in workers if worker["live"] for name in worker["queues"]}
         live = sum(1 for worker in workers if worker["live"])
         queued = sum(queue["queued"] for queue in queues)
+        stranded = [queue["name"] for queue in queues if queue["queued"] and queue["name"] not in served]
         details = {"live_workers": live, "stale_workers": len(workers) - live, "queued": queued,
                    "failed": sum(queue["failed"] for queue in queues),
                    "queues": {queue["name"]: queue["queued"] for queue in queues}}
-        if live == 0 and queued:
-            return Status.UNHEALTHY, {**details, "error": f"{queued} job(s) waiting and no live worker"}
+        if stranded:
+            return Status.UNHEALTHY, {**details, "error": f"jobs wait on {', '.join(stranded)} and no live worker serves it"}
         if live == 0:
             return Status.DEGRADED, {**details, "error": "no live worker"}
         if queued > self.backlog_threshold:
