@@ -60,6 +60,8 @@ def test_env(database_url: str, redis_url: str, tmp_path_factory) -> dict[str, s
         "SECRET_KEY": secrets.token_urlsafe(48),
         "JWT_SECRET": secrets.token_urlsafe(48),
         "BCRYPT_ROUNDS": "4",
+        # Other suites log in many times from 127.0.0.1; rate-limit tests lower these themselves.
+        **{f"RATE_LIMIT_{action}": "100000" for action in ("LOGIN", "REGISTER", "REFRESH", "VERIFY")},
         "FLASK_APP": "wsgi",
         "AMQP_URL": "",
     }
@@ -189,11 +191,18 @@ def flask_cli(test_env: dict[str, str]):
 
 @pytest.fixture
 def api_headers(make_user):
-    """Bearer headers for a fresh user of ``role``: ``headers, user = api_headers("operator")``."""
+    """Bearer headers for a fresh user of ``role``: ``headers, user = api_headers("operator")``.
+
+    Access tokens must name a live API session, so this opens one through the auth service.
+    """
+    from webapp.auth import sessions
     from webapp.auth.tokens import issue_access_token
+    from webapp.extensions import db as database
 
     def make(role: str = "operator"):
         user = make_user(role)
-        return {"Authorization": f"Bearer {issue_access_token(user.id)}"}, user
+        row, _ = sessions.start(user, "api", ip="127.0.0.1", user_agent="pytest")
+        database.session.commit()
+        return {"Authorization": f"Bearer {issue_access_token(user.id, row.id)}"}, user
 
     return make

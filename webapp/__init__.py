@@ -79,7 +79,14 @@ def register_request_ids(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.api import create_api_blueprint
+    from webapp.audit.api import bp as audit_api_bp
+    from webapp.audit.views import bp as audit_bp
+    from webapp.auth.account_views import bp as account_bp
+    from webapp.auth.api import bp as auth_api_bp
     from webapp.auth.views import bp as auth_bp
+    from webapp.mail.views import bp as mail_bp
+    from webapp.users.api import bp as users_api_bp
+    from webapp.users.views import bp as users_bp
     from webapp.console.views import bp as console_bp
     from webapp.health.api import bp as health_api_bp
     from webapp.health.views import bp as health_bp
@@ -88,12 +95,20 @@ def register_blueprints(app: Flask) -> None:
     from webapp.navigation import NavItem, add_nav_item, nav_items
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(mail_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(workers_bp)
-    app.register_blueprint(create_api_blueprint([health_api_bp, workers_api_bp]))
+    app.register_blueprint(create_api_blueprint([auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
     add_nav_item(app, NavItem("Health", "health.panel", order=80))
+    add_nav_item(app, NavItem("Users", "users.index", "admin", order=90))
+    add_nav_item(app, NavItem("Audit", "audit.index", "admin", order=91))
+    add_nav_item(app, NavItem("Mail", "mail.outbox", "admin", order=92))
+    add_nav_item(app, NavItem("Account", "account.account", order=99))
     add_nav_item(app, NavItem("Workers", "workers.index", order=85))
     app.jinja_env.globals["nav_items"] = nav_items
 

@@ -142,6 +142,16 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "LOG_FORMAT": parse_choice("LOG_FORMAT", get("LOG_FORMAT", "text"), LOG_FORMATS),
         "LOG_LEVEL": parse_choice("LOG_LEVEL", get("LOG_LEVEL", "info"), ("debug", "info", "warning", "error")).upper(),
         "TRUSTED_PROXIES": parse_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0"), minimum=0, maximum=10),
+        "LOCKOUT_THRESHOLD": parse_int("LOCKOUT_THRESHOLD", get("LOCKOUT_THRESHOLD", "5"), minimum=1, maximum=100),
+        "LOCKOUT_MINUTES": parse_int("LOCKOUT_MINUTES", get("LOCKOUT_MINUTES", "30"), minimum=1),
+        "SESSION_IDLE_MINUTES": parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES", "30"), minimum=1),
+        "SESSION_ABSOLUTE_HOURS": parse_int("SESSION_ABSOLUTE_HOURS", get("SESSION_ABSOLUTE_HOURS", "12"), minimum=1),
+        "REFRESH_TOKEN_DAYS": parse_int("REFRESH_TOKEN_DAYS", get("REFRESH_TOKEN_DAYS", "14"), minimum=1),
+        "EMAIL_TOKEN_HOURS": parse_int("EMAIL_TOKEN_HOURS", get("EMAIL_TOKEN_HOURS", "24"), minimum=1),
+        "RATE_LIMITS": {
+            action: parse_int(f"RATE_LIMIT_{action.upper()}", get(f"RATE_LIMIT_{action.upper()}", default), minimum=1)
+            for action, default in (("login", "10"), ("register", "5"), ("refresh", "30"), ("verify", "5"))
+        },
         "MAX_CONTENT_LENGTH": parse_int("MAX_BODY_BYTES", get("MAX_BODY_BYTES", str(512 * 1024)), minimum=1024),
         "BCRYPT_ROUNDS": parse_int("BCRYPT_ROUNDS", get("BCRYPT_ROUNDS", "12"), minimum=4, maximum=16),
         "RQ_QUEUES": [q.strip() for q in get("RQ_QUEUES", "default").split(",") if q.strip()] or ["default"],

@@ -1,5 +1,10 @@
 """Who is calling: the browser session cookie, or a bearer access token.
 
+Both resolve to a live ``user_sessions`` row on every request (SECURITY 12): the cookie carries
+the session secret, an access token names its session in ``sid``. A token without ``sid``, or
+whose session has ended, is refused, so logout and revocation take effect before the 15 minutes
+of a JWT run out. The row is kept in ``g.user_session`` for "this session" features.
+
 Unsafe API methods (POST, PUT, PATCH, DELETE) accept only a bearer token: the API is exempt
 from form CSRF tokens, so a cookie must never be enough to change state through it. A request
 that carries a bearer token is judged by the token alone.
@@ -7,14 +12,16 @@ that carries a bearer token is judged by the token alone.
 from __future__ import annotations
 
 import jwt
-from flask import Request, request
+from flask import Request, g, request, session
 from flask_login import LoginManager
 
+from webapp.auth import sessions
 from webapp.auth.tokens import decode_access_token
 from webapp.errors import wants_json
-from webapp.extensions import db
 from webapp.security import SAFE_METHODS
 from webapp.users.models import User
+
+COOKIE_KEY = "sid"
 
 
 def bearer_token(req: Request) -> str | None:
@@ -29,9 +36,14 @@ def cookie_allowed() -> bool:
 
 
 def load_user_from_session(user_id: str) -> User | None:
-    if not cookie_allowed() or not user_id.isdigit():
+    secret = session.get(COOKIE_KEY)
+    if not cookie_allowed() or not isinstance(secret, str):
         return None
-    return db.session.get(User, int(user_id))
+    row = sessions.resolve(sessions.digest(secret), "browser")
+    if row is None or str(row.user_id) != user_id:
+        return None
+    g.user_session = row
+    return row.user
 
 
 def load_user_from_bearer(req: Request) -> User | None:
@@ -42,8 +54,16 @@ def load_user_from_bearer(req: Request) -> User | None:
         claims = decode_access_token(token)
     except jwt.InvalidTokenError:
         return None
-    user = db.session.get(User, int(claims["sub"])) if claims["sub"].isdigit() else None
-    return user if user is not None and user.is_active else None
+    session_id = claims.get("sid")
+    row = sessions.resolve(session_id, "api") if isinstance(session_id, str) else None
+    if row is None or str(row.user_id) != claims["sub"]:
+        return None
+    g.user_session = row
+    return row.user
+
+
+def current_session():
+    return g.get("user_session")
 
 
 def init_identity(manager: LoginManager) -> None:

@@ -1,14 +1,112 @@
-"""Checking credentials. Free of ``request``: views and the API call the same function."""
+"""Checking credentials with lockout (SECURITY 3-9). Free of ``request``: pages and API share it.
+
+The order matters. For a known address we first *claim* an attempt with one atomic UPDATE that
+bumps the failure counter, and only a claimed attempt may run bcrypt. The UPDATE refuses while
+the account is locked, and the claim that reaches the threshold sets the lock itself, so twenty
+parallel wrong passwords run at most five verifies. The claim commits before bcrypt runs, so
+the counter survives the 401 (SECURITY 8) and no row lock is held during the slow hash.
+Success resets the counter. Failures during a lock change nothing: the lock is not extended.
+Unknown and locked accounts still pay one bcrypt verify against a dummy hash (SECURITY 4).
+"""
 from __future__ import annotations
 
-from webapp.auth.passwords import verify_password
-from webapp.users.models import User
+import functools
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import case, update
+
+from webapp.audit.service import record
+from webapp.auth.passwords import hash_password, verify_password
+from webapp.clock import utcnow
+from webapp.extensions import db
+from webapp.users.models import User, normalize_email
 from webapp.users.service import find_by_email
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """Return the active user whose password matches, else None (never says which part failed)."""
-    user = find_by_email(email)
-    if user is None or not verify_password(password, user.password_hash) or not user.is_active:
-        return None
-    return user
+@dataclass(frozen=True)
+class AuthResult:
+    """``user`` is set only when the password was verified; ``pending`` may then be told apart."""
+
+    user: User | None
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == "ok"
+
+
+@functools.lru_cache(maxsize=4)
+def dummy_hash(rounds: int) -> str:
+    return hash_password("flowdeck dummy password", rounds)
+
+
+def burn_verify(password: str) -> None:
+    """Spend the same bcrypt work as a real check, for accounts we must not reveal."""
+    verify_password(password, dummy_hash(current_app.config["BCRYPT_ROUNDS"]))
+
+
+def claim_attempt(email: str) -> tuple[int, bool] | None:
+    """Atomically count one attempt for ``email``.
+
+    Returns ``(user id, this claim set the lock)``, or None for an unknown or locked address.
+    Only the claim that reached the threshold says True, so exactly one ``auth.locked`` follows.
+    """
+    now = utcnow()
+    threshold = current_app.config["LOCKOUT_THRESHOLD"]
+    lock_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
+    # After an expired lock the count starts again at one.
+    new_count = case((User.locked_until.is_not(None), 1), else_=User.failed_login_count + 1)
+    result = db.session.execute(
+        update(User)
+        .where(User.email == email, (User.locked_until.is_(None)) | (User.locked_until <= now))
+        .values(failed_login_count=new_count, locked_until=case((new_count >= threshold, lock_until), else_=None))
+        .returning(User.id, User.locked_until)
+        .execution_options(synchronize_session=False)
+    )
+    row = result.one_or_none()
+    db.session.commit()
+    return None if row is None else (row.id, row.locked_until is not None)
+
+
+def authenticate(email: str, password: str) -> AuthResult:
+    """Check a login attempt and write its audit events; the caller starts the session on ``ok``."""
+    address = normalize_email(email)
+    claim = claim_attempt(address)
+    if claim is None:
+        burn_verify(password)
+        user = find_by_email(address)
+        reason = "unknown_user" if user is None else "locked"
+        return _fail(user, address, reason)
+    user_id, locking = claim
+    user = db.session.get(User, user_id, populate_existing=True)
+    if not verify_password(password, user.password_hash):
+        result = _fail(user, address, "wrong_password")
+        if locking:
+            record("auth.locked", actor=None, target_type="user", target_id=user.id,
+                   details={"failures": user.failed_login_count, "until": user.locked_until.isoformat()})
+            db.session.commit()
+        return result
+    user.failed_login_count = 0
+    user.locked_until = None
+    if user.status == "pending":
+        db.session.commit()
+        return AuthResult(user, "pending")
+    if not user.is_active:
+        return _fail(user, address, user.status)
+    return AuthResult(user, "ok")
+
+
+def _fail(user: User | None, address: str, reason: str) -> AuthResult:
+    record("auth.login", actor=user, target_type="user", target_id=None if user is None else user.id,
+           outcome="failure", details={"email": address[:100], "reason": reason})
+    db.session.commit()
+    return AuthResult(None, reason)
+
+
+def note_login(user: User, ip: str | None) -> None:
+    """Stamp a successful login and audit it; the caller commits with the new session."""
+    user.last_login_at = utcnow()
+    user.last_login_ip = ip
+    record("auth.login", actor=user, target_type="user", target_id=user.id)

@@ -1,18 +1,25 @@
-"""Login and logout pages."""
+"""Login, logout, registration and email verification pages."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from webapp.auth.forms import LoginForm
-from webapp.auth.service import authenticate
+from webapp.api.errors import ApiError, Conflict
+from webapp.audit.context import client_ip, user_agent
+from webapp.audit.service import record
+from webapp.auth import ratelimit, registration, sessions
+from webapp.auth.forms import LoginForm, RegisterForm
+from webapp.auth.identity import COOKIE_KEY, current_session
+from webapp.auth.service import authenticate, note_login
+from webapp.extensions import db
 from webapp.security import public, require_role
 
 bp = Blueprint("auth", __name__)
 
 GENERIC_FAILURE = "Email or password is incorrect."
+VERIFY_FIRST = "Verify your email address first: open the link we sent you."
 
 
 def safe_next(target: str | None) -> str:
@@ -28,20 +35,74 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("console.overview"))
     form = LoginForm()
+    if request.method == "POST":
+        ratelimit.check("login")
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
-        if user is not None:
-            login_user(user)
+        result = authenticate(form.email.data, form.password.data)
+        if result.ok:
+            # A new server-side session and a cleared cookie: nothing from before login survives.
+            session.clear()
+            row, secret = sessions.start(result.user, "browser", ip=client_ip(), user_agent=user_agent())
+            note_login(result.user, client_ip())
+            db.session.commit()
+            login_user(result.user)
+            session[COOKIE_KEY] = secret
             return redirect(safe_next(request.args.get("next")))
-        flash(GENERIC_FAILURE, "error")
-        return render_template("auth/login.html", form=form), 401
-    return render_template("auth/login.html", form=form), 400 if form.errors else 200
+        flash(VERIFY_FIRST if result.reason == "pending" else GENERIC_FAILURE, "error")
+        return render_template("auth/login.html", form=form, can_register=can_register()), 401
+    status = 400 if form.errors else 200
+    return render_template("auth/login.html", form=form, can_register=can_register()), status
 
 
 @bp.route("/logout", methods=["POST"])
 @require_role("viewer")
 def logout():
     """POST only, and CSRFProtect has checked the token before we get here (SECURITY 13)."""
+    row = current_session()
+    sessions.revoke(row, "logout")
+    record("auth.logout", actor=current_user, target_type="session", target_id=row.id)
+    db.session.commit()
     logout_user()
+    session.clear()
     flash("You have been signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def can_register() -> bool:
+    return current_app.config["REGISTRATION_MODE"] != "closed"
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+def register():
+    if not can_register():
+        abort(404)
+    form = RegisterForm()
+    if request.method == "POST":
+        ratelimit.check("register")
+    if form.validate_on_submit():
+        try:
+            user = registration.register(form.email.data, form.password.data, form.name.data or "")
+        except Conflict as error:
+            form.email.errors.append(error.message)
+        else:
+            if user.status == "pending":
+                flash("Account created. Open the link we emailed you to activate it.", "info")
+            else:
+                flash("Account created. You can sign in now.", "info")
+            return redirect(url_for("auth.login"))
+    status = 422 if form.errors else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.get("/verify-email/<token>")
+@public
+def verify_email_page(token: str):
+    ratelimit.check("verify")
+    try:
+        registration.verify_email(token[:200])
+    except ApiError as error:
+        flash(error.message, "error")
+        return render_template("auth/login.html", form=LoginForm(), can_register=can_register()), 400
+    flash("Your email address is verified. You can sign in now.", "info")
     return redirect(url_for("auth.login"))

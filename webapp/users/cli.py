@@ -3,14 +3,27 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask.cli import AppGroup
 
+from webapp.api.errors import ApiError
 from webapp.extensions import db
+from webapp.security import ROLES
 from webapp.users import service
 
 users_cli = AppGroup("users", help="Manage Flowdeck accounts.")
+
+
+@contextmanager
+def plain_errors() -> Iterator[None]:
+    """Show a service's refusal (unknown email, last admin) as a one-line error, exit status 1."""
+    try:
+        yield
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
 
 
 @users_cli.command("create-admin")
@@ -32,3 +45,34 @@ def create_admin(email: str, name: str) -> None:
     click.echo(f"Created admin {user.email}")
     if "FLOWDECK_ADMIN_PASSWORD" not in os.environ:
         click.echo(f"Generated password (shown once): {password}")
+
+
+@users_cli.command("unlock")
+@click.argument("email")
+def unlock(email: str) -> None:
+    """Clear a lockout and the failure counter (audited with no actor: the CLI is the operator)."""
+    with plain_errors():
+        user = service.get_by_email(email)
+        service.unlock(None, user)
+    click.echo(f"Unlocked {user.email}.")
+
+
+@users_cli.command("activate")
+@click.argument("email")
+def activate(email: str) -> None:
+    """Make a pending, inactive or suspended account active."""
+    with plain_errors():
+        user = service.get_by_email(email)
+        service.set_status(None, user, "active")
+    click.echo(f"{user.email} is active.")
+
+
+@users_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+def set_role(email: str, role: str) -> None:
+    """Change a user's role; their sessions end so the new role applies at once."""
+    with plain_errors():
+        user = service.get_by_email(email)
+        service.set_role(None, user, role)
+    click.echo(f"{user.email} is now {role}.")

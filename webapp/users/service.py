@@ -1,16 +1,43 @@
-"""Creating and finding users; used by the CLI, the views and the API alike."""
+"""Creating, finding and administering users; the CLI, the pages and the API call these.
+
+Every admin action writes its audit event in the same transaction and, where it takes access
+away (lock, suspend, deactivate, role change, revoke), ends the user's sessions so the change
+applies at their next request (SECURITY 12).
+"""
 from __future__ import annotations
 
-from flask import current_app
-from sqlalchemy import select
+from datetime import timedelta
+from typing import Any
 
-from webapp.auth.passwords import hash_password
+from flask import current_app
+from sqlalchemy import Select, or_, select
+
+from webapp.api.errors import Conflict, NotFound, ValidationFailed
+from webapp.audit.service import record
+from webapp.auth import sessions
+from webapp.auth.passwords import hash_password, password_problem
+from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.users.models import User, normalize_email
+from webapp.security import ROLES
+from webapp.users.models import USER_STATUSES, User, normalize_email
 
 
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("There is no user with this id.", code="user_not_found")
+    return user
+
+
+def get_by_email(email: str) -> User:
+    user = find_by_email(email)
+    if user is None:
+        raise NotFound(f"There is no user with the email {normalize_email(email)}.", code="user_not_found")
+    return user
 
 
 def create_user(email: str, password: str, *, name: str = "", role: str = "viewer", status: str = "active") -> User:
@@ -24,3 +51,123 @@ def create_user(email: str, password: str, *, name: str = "", role: str = "viewe
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def admin_create(actor: User, email: str, password: str, *, name: str, role: str) -> User:
+    """An admin-made account is active at once (the admin vouches for the address)."""
+    if find_by_email(email) is not None:
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    user = create_user(email, password, name=name, role=role, status="active")
+    user.email_verified_at = utcnow()
+    record("user.create", actor=actor, target_type="user", target_id=user.id, details={"role": role})
+    db.session.commit()
+    return user
+
+
+def set_role(actor: User | None, user: User, role: str) -> None:
+    if role not in ROLES:
+        raise ValidationFailed(f"Unknown role {role!r}.", details={"fields": {"role": "unknown role"}})
+    if role == user.role:
+        return
+    _guard_last_admin(user, role=role)
+    record("user.role_change", actor=actor, target_type="user", target_id=user.id,
+           details={"from": user.role, "to": role})
+    user.role = role
+    sessions.revoke_all(user.id, "role_change")
+    db.session.commit()
+
+
+def set_status(actor: User | None, user: User, status: str) -> None:
+    if status not in USER_STATUSES:
+        raise ValidationFailed(f"Unknown status {status!r}.", details={"fields": {"status": "unknown status"}})
+    if status == user.status:
+        return
+    if status != "active":
+        _guard_last_admin(user, status=status)
+    record("user.status_change", actor=actor, target_type="user", target_id=user.id,
+           details={"from": user.status, "to": status})
+    user.status = status
+    if status != "active":
+        sessions.revoke_all(user.id, status)
+    db.session.commit()
+
+
+def rename(actor: User, user: User, name: str) -> None:
+    if name != user.name:
+        record("user.update", actor=actor, target_type="user", target_id=user.id, details={"field": "name"})
+        user.name = name
+        db.session.commit()
+
+
+def lock(actor: User | None, user: User, minutes: int, reason: str = "") -> None:
+    if actor is not None and actor.id == user.id:
+        raise Conflict("You cannot lock your own account.", code="cannot_lock_self")
+    user.locked_until = utcnow() + timedelta(minutes=minutes)
+    record("auth.locked", actor=actor, target_type="user", target_id=user.id,
+           details={"minutes": minutes, "reason": reason, "until": user.locked_until.isoformat()})
+    sessions.revoke_all(user.id, "locked")
+    db.session.commit()
+
+
+def unlock(actor: User | None, user: User) -> None:
+    """Clear the lock and the failure counter (SECURITY 7)."""
+    record("auth.unlocked", actor=actor, target_type="user", target_id=user.id,
+           details={"failures": user.failed_login_count})
+    user.locked_until = None
+    user.failed_login_count = 0
+    db.session.commit()
+
+
+def revoke_sessions(actor: User | None, user: User, reason: str = "admin_revoke") -> int:
+    count = sessions.revoke_all(user.id, reason)
+    record("auth.session_revoke", actor=actor, target_type="user", target_id=user.id, details={"sessions": count})
+    db.session.commit()
+    return count
+
+
+def change_password(user: User, new_password: str, keep_session: str | None) -> None:
+    """Set a new password and end every other session of the user (SECURITY 12)."""
+    problem = password_problem(new_password)
+    if problem:
+        raise ValidationFailed(problem, details={"fields": {"new_password": problem}})
+    user.password_hash = hash_password(new_password, current_app.config["BCRYPT_ROUNDS"])
+    ended = sessions.revoke_all(user.id, "password_change", keep=keep_session)
+    record("user.password_change", actor=user, target_type="user", target_id=user.id, details={"sessions_ended": ended})
+    db.session.commit()
+
+
+def _guard_last_admin(user: User, *, role: str = "admin", status: str = "active") -> None:
+    """Refuse to demote, suspend or deactivate the last active admin: nobody could undo it."""
+    if user.role != "admin" or (role == "admin" and status == "active"):
+        return
+    others = db.session.scalar(select(User.id).where(User.role == "admin", User.status == "active", User.id != user.id))
+    if others is None:
+        raise Conflict("This is the last active admin; promote another admin first.", code="last_admin")
+
+
+def users_query(*, status: str | None = None, role: str | None = None, q: str | None = None) -> Select:
+    query = select(User).order_by(User.id)
+    if status:
+        query = query.where(User.status == status)
+    if role:
+        query = query.where(User.role == role)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(User.email.ilike(pattern, escape="\\"), User.name.ilike(pattern, escape="\\")))
+    return query
+
+
+def to_dict(user: User) -> dict[str, Any]:
+    """The public shape of a user: no hash, no counter, no token material."""
+    now = utcnow()
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "status": user.status,
+        "email_verified_at": user.email_verified_at.isoformat() if user.email_verified_at else None,
+        "locked_until": user.locked_until.isoformat() if user.locked_at(now) else None,
+        "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+        "created_at": user.created_at.isoformat(),
+    }

@@ -1,0 +1,52 @@
+"""Request bodies of the accounts API; strict, so a password sent as a list is a 422, not a 500."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from webapp.api.inputs import Body
+from webapp.auth.passwords import password_problem
+
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+# Login accepts any string up to a sane size: an over-long password must get the generic 401.
+AnyPassword = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+def _acceptable(password: str) -> str:
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(problem)
+    return password
+
+
+NewPassword = Annotated[str, Field(max_length=1024), AfterValidator(_acceptable)]
+Name = Annotated[str, Field(max_length=200)]
+
+
+class LoginBody(Body):
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+    password: AnyPassword
+
+
+class RegisterBody(Body):
+    email: Email
+    password: NewPassword
+    name: Name = ""
+
+
+class TokenBody(Body):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RefreshBody(Body):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class EmailBody(Body):
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+
+
+class PasswordChangeBody(Body):
+    current_password: AnyPassword
+    new_password: NewPassword

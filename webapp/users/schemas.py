@@ -1,0 +1,41 @@
+"""Bodies and filters of the admin user API."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from webapp.api.inputs import Body, Query
+from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from webapp.auth.schemas import Email, Name, NewPassword
+
+Role = Literal["viewer", "operator", "admin"]
+Status = Literal["pending", "active", "inactive", "suspended"]
+# A year: long enough for "until further notice" while keeping the date arithmetic sane.
+MAX_LOCK_MINUTES = 525600
+
+
+class UserCreateBody(Body):
+    email: Email
+    name: Name = ""
+    role: Role = "viewer"
+    password: NewPassword
+
+
+class UserPatchBody(Body):
+    name: Name | None = None
+    role: Role | None = None
+    status: Status | None = None
+
+
+class LockBody(Body):
+    minutes: Annotated[int, Field(ge=1, le=MAX_LOCK_MINUTES)] = 30
+    reason: Annotated[str, Field(max_length=200)] = ""
+
+
+class UserListQuery(Query):
+    status: Status | None = None
+    role: Role | None = None
+    q: Annotated[str, Field(max_length=100)] | None = None
+    cursor: Annotated[str, Field(max_length=200)] | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT

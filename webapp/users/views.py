@@ -1,0 +1,121 @@
+"""``/users``: the admin user console. Row actions answer htmx with the re-rendered row block
+of the page template (STYLE 8), and a plain form post with a redirect back to the list."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.api.errors import ApiError
+from webapp.audit.service import events_query
+from webapp.auth import sessions
+from webapp.clock import utcnow
+from webapp.extensions import db, htmx
+from webapp.health.views import render_block
+from webapp.security import ROLES, require_role
+from webapp.users import service
+from webapp.users.models import USER_STATUSES, User
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+PAGE_SIZE = 25
+DEFAULT_LOCK_MINUTES = 30
+
+
+def list_context(**extra) -> dict:
+    return {"roles": ROLES, "statuses": USER_STATUSES, "now": utcnow(), **extra}
+
+
+@bp.get("")
+@require_role("admin")
+def index():
+    status = request.args.get("status") if request.args.get("status") in USER_STATUSES else None
+    role = request.args.get("role") if request.args.get("role") in ROLES else None
+    q = request.args.get("q", "")[:100].strip() or None
+    after = request.args.get("after", "")
+    query = service.users_query(status=status, role=role, q=q)
+    if after.isdigit():
+        query = query.where(User.id > int(after))
+    rows = db.session.scalars(query.limit(PAGE_SIZE + 1)).all()
+    users, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    next_after = users[-1].id if more else None
+    return render_template("users/list.html", **list_context(
+        users=users, next_after=next_after, filters={"q": q or "", "status": status or "", "role": role or ""}))
+
+
+@bp.get("/<int:user_id>")
+@require_role("admin")
+def detail(user_id: int):
+    user = service.get_user(user_id)
+    recent = db.session.scalars(events_query(target_type="user", target_id=str(user.id)).limit(20)).unique().all()
+    return render_template("users/detail.html", **list_context(
+        user=user, sessions=sessions.live_sessions(user.id), events=recent))
+
+
+def act(user_id: int, action) -> object:
+    """Run an admin action on one user and answer with its row (htmx) or a redirect."""
+    user = service.get_user(user_id)
+    error = None
+    try:
+        message = action(user)
+    except ApiError as failure:
+        error, message = failure.message, None
+    if htmx:
+        return render_block("users/list.html", "user_row", **list_context(user=user, row_error=error, row_message=message))
+    flash(error or message, "error" if error else "info")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("users.index"))
+
+
+def lock_minutes() -> int:
+    raw = request.form.get("minutes", "")
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 525600 else DEFAULT_LOCK_MINUTES
+
+
+@bp.post("/<int:user_id>/lock")
+@require_role("admin")
+def lock(user_id: int):
+    minutes = lock_minutes()
+    reason = request.form.get("reason", "")[:200]
+
+    def run(user):
+        service.lock(current_user, user, minutes, reason)
+        return f"Locked {user.email} for {minutes} minutes."
+    return act(user_id, run)
+
+
+@bp.post("/<int:user_id>/unlock")
+@require_role("admin")
+def unlock(user_id: int):
+    def run(user):
+        service.unlock(current_user, user)
+        return f"Unlocked {user.email}."
+    return act(user_id, run)
+
+
+@bp.post("/<int:user_id>/status")
+@require_role("admin")
+def set_status(user_id: int):
+    status = request.form.get("status", "")
+
+    def run(user):
+        service.set_status(current_user, user, status)
+        return f"{user.email} is now {status}."
+    return act(user_id, run)
+
+
+@bp.post("/<int:user_id>/role")
+@require_role("admin")
+def set_role(user_id: int):
+    role = request.form.get("role", "")
+
+    def run(user):
+        service.set_role(current_user, user, role)
+        return f"{user.email} is now {user.role}."
+    return act(user_id, run)
+
+
+@bp.post("/<int:user_id>/revoke-sessions")
+@require_role("admin")
+def revoke_sessions(user_id: int):
+    def run(user):
+        count = service.revoke_sessions(current_user, user)
+        return f"Ended {count} session(s) of {user.email}."
+    return act(user_id, run)
