@@ -1,0 +1,1 @@
+"""Cost records (budgets and the dashboard come later)."""

@@ -1,0 +1,38 @@
+"""``cost_records``: one row per step attempt that spent money (DESIGN §3, §5).
+
+Unique on ``(step_run_id, attempt)``: a redelivered job that reaches its commit a second time
+fails on the constraint instead of charging twice. Money is ``Numeric``, never float.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.clock import utcnow
+from webapp.extensions import db
+
+PRICE = Numeric(20, 10)
+
+
+class CostRecord(db.Model):
+    __tablename__ = "cost_records"
+    __table_args__ = (UniqueConstraint("step_run_id", "attempt", name="uq_cost_records_step_run_id_attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("workflow_runs.id", ondelete="CASCADE"))
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id", ondelete="CASCADE"))
+    attempt: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str | None] = mapped_column(String(100), default=None)
+    units_in: Mapped[int] = mapped_column(default=0)
+    units_out: Mapped[int] = mapped_column(default=0)
+    unit_price_in: Mapped[Decimal] = mapped_column(PRICE, default=Decimal("0"))
+    unit_price_out: Mapped[Decimal] = mapped_column(PRICE, default=Decimal("0"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 8))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    workflow_id: Mapped[int | None] = mapped_column(ForeignKey("workflows.id", ondelete="SET NULL"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,172 @@
+"""The engine's core: trigger a run, move runs and steps through their state machines, and
+advance a run (queue what became ready, skip what can no longer run, finish the run).
+
+Locking: whoever changes a run's steps holds the run row (``SELECT ... FOR UPDATE``) first, so
+two siblings finishing together are serialised and the second one sees the first one's work;
+a step is therefore never queued twice. Starting queued runs holds the workflow row, taken
+after any run row and never before one, and skips run rows that another transaction holds.
+Every transition writes its event to the outbox in the same transaction.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from webapp.api.errors import Conflict
+from webapp.clock import utcnow
+from webapp.events import publish
+from webapp.extensions import db
+from webapp.runs.dispatch import send_step
+from webapp.runs.models import Checkpoint, StepRun, WorkflowRun
+from webapp.runs.plan import Plan, plan_for
+from webapp.runs.states import RUN_ACTIVE, STEP_UNFINISHED, check_run_transition, check_step_transition
+from webapp.steps.registry import get_kind
+from webapp.workflows.models import Workflow
+from webapp.workflows.service import get_version, validate_trigger_params
+
+
+def move_run(run: WorkflowRun, target: str) -> None:
+    check_run_transition(run.status, target)
+    previous, run.status = run.status, target
+    now = utcnow()
+    if target == "running" and run.started_at is None:
+        run.started_at = now
+    if target in ("succeeded", "failed", "cancelled"):
+        run.finished_at = now
+    publish(f"run.{target}", {"run_id": run.id, "workflow_id": run.workflow_id, "from": previous})
+
+
+def move_step(step: StepRun, target: str, **fields: Any) -> None:
+    check_step_transition(step.status, target)
+    previous, step.status = step.status, target
+    for name, value in fields.items():
+        setattr(step, name, value)
+    publish(f"step.{target}", {"run_id": step.run_id, "step_id": step.step_key,
+                               "attempt": step.attempt, "from": previous})
+
+
+def lock_run(run_id: int) -> WorkflowRun | None:
+    """The run row, locked for this transaction, with fresh values."""
+    return db.session.execute(
+        select(WorkflowRun).where(WorkflowRun.id == run_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def step_timeout(plan: Plan, step: StepRun) -> int:
+    return math.ceil(plan.spec(step.step_key).timeout or current_app.config["JOB_TIMEOUT"])
+
+
+def queue_step(run: WorkflowRun, step: StepRun, *, delay: float = 0.0) -> None:
+    move_step(step, "queued", error=None)
+    send_step(db.session, step, timeout=step_timeout(plan_for(run.version), step), delay=delay)
+
+
+def trigger(workflow: Workflow, params: Any, *, actor_id: int | None,
+            idempotency_key: str | None = None) -> tuple[WorkflowRun, bool]:
+    """Create a run with all its step rows in one transaction: ``(run, created)``.
+
+    A key already used for this workflow returns that run and ``created=False``. The workflow
+    row is locked first, which serialises triggers of one workflow: the key check and the
+    concurrency count cannot race. The caller commits; jobs go out after the commit.
+    """
+    db.session.execute(select(Workflow.id).where(Workflow.id == workflow.id).with_for_update())
+    if workflow.archived:
+        raise Conflict(f"Workflow {workflow.slug} is archived; it cannot be run.", details={"state": "archived"})
+    if idempotency_key is not None:
+        existing = db.session.execute(select(WorkflowRun).where(
+            WorkflowRun.workflow_id == workflow.id, WorkflowRun.idempotency_key == idempotency_key)).scalar_one_or_none()
+        if existing is not None:
+            return existing, False
+    version = get_version(workflow)
+    resolved = validate_trigger_params(version.definition, params)
+    run = WorkflowRun(workflow_id=workflow.id, workflow_version_id=version.id, version=version, params=resolved,
+                      triggered_by=actor_id, idempotency_key=idempotency_key, status="queued")
+    run.steps = [StepRun(step_key=spec.id, position=index) for index, spec in enumerate(plan_for(version).steps)]
+    db.session.add(run)
+    db.session.flush()
+    publish("run.queued", {"run_id": run.id, "workflow_id": workflow.id, "from": None})
+    start_waiting_runs(workflow.id)
+    return run, True
+
+
+def start_waiting_runs(workflow_id: int) -> None:
+    """Start queued runs of a workflow, oldest first, while ``max_concurrent_runs`` allows."""
+    workflow = db.session.execute(select(Workflow).where(Workflow.id == workflow_id).with_for_update()).scalar_one()
+    waiting = select(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id, WorkflowRun.status == "queued")
+    if workflow.max_concurrent_runs is not None:
+        active = db.session.scalar(select(func.count()).select_from(WorkflowRun).where(
+            WorkflowRun.workflow_id == workflow_id, WorkflowRun.status.in_(RUN_ACTIVE)))
+        free = workflow.max_concurrent_runs - active
+        if free <= 0:
+            return
+        waiting = waiting.limit(free)
+    runs = db.session.execute(waiting.order_by(WorkflowRun.id).with_for_update(skip_locked=True)
+                              .execution_options(populate_existing=True)).scalars().all()
+    for run in runs:
+        move_run(run, "running")
+        advance(run)
+
+
+def advance(run: WorkflowRun) -> None:
+    """Queue ready steps, skip those behind a failure, then settle the run's own state.
+
+    The caller holds the run's lock. A pass repeats while it changed something, so skips
+    propagate transitively whatever order the definition lists its steps in.
+    """
+    if run.status not in RUN_ACTIVE:
+        return
+    plan = plan_for(run.version)
+    status = {step.step_key: step.status for step in run.steps}
+    changed = True
+    while changed:
+        changed = False
+        for step in run.steps:
+            if step.status == "pending" and release(run, step, [status[name] for name in plan.spec(step.step_key).needs]):
+                status[step.step_key] = step.status
+                changed = True
+    settle(run)
+
+
+def release(run: WorkflowRun, step: StepRun, needs: list[str]) -> bool:
+    """Skip a pending step behind a failure, or start it once all it needs succeeded."""
+    if any(state not in ("succeeded", *STEP_UNFINISHED) for state in needs):
+        move_step(step, "skipped", finished_at=utcnow())
+    elif all(state == "succeeded" for state in needs):
+        if get_kind(plan_for(run.version).spec(step.step_key).uses).waits_for_approval:
+            move_step(step, "waiting_approval", started_at=utcnow())
+        else:
+            queue_step(run, step)
+    return step.status != "pending"
+
+
+def settle(run: WorkflowRun) -> None:
+    """Derive the run's state from its steps: paused at a gate, running, or finished."""
+    states = {step.status for step in run.steps}
+    if "waiting_approval" in states:
+        if run.status == "running":
+            move_run(run, "paused")
+        return
+    if run.status == "paused":
+        move_run(run, "running")
+    if states & STEP_UNFINISHED:
+        return
+    if states == {"succeeded"}:
+        move_run(run, "succeeded")
+    else:
+        broken = [f"{step.step_key} {step.status}" for step in run.steps if step.status in ("failed", "crashed")]
+        run.error = "; ".join(broken) or "some steps did not succeed"
+        move_run(run, "failed")
+    start_waiting_runs(run.workflow_id)
+
+
+def take_checkpoint(run: WorkflowRun, kind: str = "auto", note: str = "") -> Checkpoint:
+    """Record the completed steps' outputs and the params; the caller holds the run's lock."""
+    seq = (db.session.scalar(select(func.max(Checkpoint.seq)).where(Checkpoint.run_id == run.id)) or 0) + 1
+    state = {"params": run.params,
+             "completed": {step.step_key: step.output for step in run.steps if step.status == "succeeded"}}
+    checkpoint = Checkpoint(run_id=run.id, seq=seq, kind=kind, state=state, note=note)
+    db.session.add(checkpoint)
+    return checkpoint

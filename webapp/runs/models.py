@@ -1,0 +1,102 @@
+"""``workflow_runs``, ``step_runs`` and ``checkpoints`` (DESIGN §3).
+
+A run pins the workflow version it started with. Every step of that version gets its row when
+the run is created, so "which steps exist" never depends on Redis. ``attempt`` only grows, also
+across resumes, which keeps ``(step_run_id, attempt)`` a unique name for one execution (cost
+records hang off it); ``retries`` counts the retries used since the step was last reset, which
+is what the retry policy limits.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.clock import utcnow
+from webapp.extensions import db
+
+MONEY = Numeric(18, 8)
+
+
+class WorkflowRun(db.Model):
+    __tablename__ = "workflow_runs"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "idempotency_key", name="uq_workflow_runs_workflow_id_idempotency_key"),
+        Index("ix_workflow_runs_workflow_id_status", "workflow_id", "status"),
+        Index("ix_workflow_runs_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    workflow_version_id: Mapped[int] = mapped_column(ForeignKey("workflow_versions.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    triggered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    cost_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    # No foreign key: checkpoints already point at runs, and a cycle would complicate deletes.
+    resumed_from_checkpoint_id: Mapped[int | None] = mapped_column(default=None)
+
+    steps: Mapped[list[StepRun]] = relationship(back_populates="run", order_by="StepRun.position",
+                                                cascade="all, delete-orphan")
+    workflow = relationship("Workflow")
+    version = relationship("WorkflowVersion")
+
+    def step(self, step_key: str) -> StepRun | None:
+        return next((step for step in self.steps if step.step_key == step_key), None)
+
+    def __repr__(self) -> str:
+        return f"<WorkflowRun {self.id} {self.status}>"
+
+
+class StepRun(db.Model):
+    __tablename__ = "step_runs"
+    __table_args__ = (
+        UniqueConstraint("run_id", "step_key", name="uq_step_runs_run_id_step_key"),
+        Index("ix_step_runs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("workflow_runs.id", ondelete="CASCADE"))
+    step_key: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempt: Mapped[int] = mapped_column(default=0)
+    retries: Mapped[int] = mapped_column(default=0)
+    rq_job_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    worker: Mapped[str | None] = mapped_column(String(200), default=None)
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    output: Mapped[Any | None] = mapped_column(JSON, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    cost: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    cache_hit: Mapped[bool] = mapped_column(default=False)
+
+    run: Mapped[WorkflowRun] = relationship(back_populates="steps")
+
+    def __repr__(self) -> str:
+        return f"<StepRun {self.run_id}/{self.step_key} {self.status} #{self.attempt}>"
+
+
+class Checkpoint(db.Model):
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_checkpoints_run_id_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("workflow_runs.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(10), default="auto")
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Checkpoint {self.run_id}#{self.seq} {self.kind}>"

@@ -1,0 +1,61 @@
+"""The parts of a definition the engine needs, read once per (immutable) workflow version.
+
+Definitions are validated when saved (webapp/workflows: known kinds, existing ``needs``, no
+cycles), so this reads them without re-checking.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_BACKOFF = (1,)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    id: str
+    uses: str
+    needs: tuple[str, ...] = ()
+    with_: dict[str, Any] = field(default_factory=dict)
+    retry_max: int = 0
+    backoff: tuple[float, ...] = DEFAULT_BACKOFF
+    timeout: int | None = None
+
+    def backoff_for(self, retry_number: int) -> float:
+        """Seconds to wait before retry ``retry_number`` (1-based); the last value repeats."""
+        return float(self.backoff[min(retry_number, len(self.backoff)) - 1])
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[StepSpec, ...]
+
+    def spec(self, step_id: str) -> StepSpec:
+        return next(step for step in self.steps if step.id == step_id)
+
+    def descendants(self, step_id: str) -> set[str]:
+        """Every step that depends on ``step_id``, directly or not."""
+        found = {step_id}
+        while grown := {step.id for step in self.steps if step.id not in found and found.intersection(step.needs)}:
+            found |= grown
+        found.discard(step_id)
+        return found
+
+
+def _spec(raw: dict[str, Any]) -> StepSpec:
+    retry = raw.get("retry") or {}
+    backoff = tuple(retry.get("backoff") or DEFAULT_BACKOFF)
+    return StepSpec(id=raw["id"], uses=raw["uses"], needs=tuple(raw.get("needs") or ()),
+                    with_=dict(raw.get("with") or {}), retry_max=int(retry.get("max", 0)),
+                    backoff=backoff, timeout=raw.get("timeout"))
+
+
+_plans: dict[tuple[int, str], Plan] = {}
+
+
+def plan_for(version) -> Plan:
+    """The plan of a ``WorkflowVersion``; versions never change, so it is cached by id and hash."""
+    key = (version.id, version.definition_hash)
+    if key not in _plans:
+        _plans[key] = Plan(tuple(_spec(step) for step in version.definition.get("steps", [])))
+    return _plans[key]

@@ -1,0 +1,136 @@
+"""The reconciler: make Redis agree with PostgreSQL again (``flask reconcile``, or a job).
+
+For every unfinished step of an active run:
+- ``queued``/``retrying`` whose RQ job is gone, failed or stopped: the attempt never started,
+  so its job is enqueued again (same attempt; no retry is spent). This is how every run
+  continues after Redis lost everything.
+- ``running`` whose process is dead: on this host, the work horse's pid no longer exists; on
+  another host, its RQ job is gone, not started, or its worker stopped sending heartbeats. The
+  step becomes ``crashed`` (not ``failed``: its own code did not fail) and is retried per its
+  policy, or the run fails.
+Then every active run is advanced and waiting runs are started, which repairs anything a
+crash between two transactions could have left behind. Steps touched in the last
+``grace_seconds`` are left alone: their job may be about to be enqueued by the committer.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import asdict, dataclass
+from datetime import timedelta, timezone
+
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.worker import Worker
+from sqlalchemy import select
+
+from webapp.clock import utcnow
+from webapp.extensions import db
+from webapp.queues import redis_connection
+from webapp.runs.dispatch import send_step
+from webapp.runs.engine import advance, lock_run, start_waiting_runs, step_timeout
+from webapp.runs.execution import fail_attempt
+from webapp.runs.models import StepRun, WorkflowRun
+from webapp.runs.plan import plan_for
+from webapp.runs.states import RUN_ACTIVE, STEP_ACTIVE
+
+log = logging.getLogger(__name__)
+WAITING_JOB_STATES = ("queued", "scheduled", "deferred", "started")
+HEARTBEAT_STALE_SECONDS = 120
+
+
+@dataclass
+class Report:
+    requeued: int = 0
+    crashed: int = 0
+    runs_checked: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def reconcile(grace_seconds: float = 10.0) -> Report:
+    report = Report()
+    cutoff = utcnow() - timedelta(seconds=grace_seconds)
+    candidates = db.session.execute(
+        select(StepRun.id, StepRun.run_id).join(WorkflowRun).where(
+            WorkflowRun.status.in_(RUN_ACTIVE), StepRun.status.in_(STEP_ACTIVE))).all()
+    db.session.rollback()
+    for step_run_id, run_id in candidates:
+        repair_step(run_id, step_run_id, cutoff, report)
+    for run_id, workflow_id in db.session.execute(
+            select(WorkflowRun.id, WorkflowRun.workflow_id).where(WorkflowRun.status.in_(RUN_ACTIVE))).all():
+        run = lock_run(run_id)
+        advance(run)
+        db.session.commit()
+        report.runs_checked += 1
+    for (workflow_id,) in db.session.execute(
+            select(WorkflowRun.workflow_id).where(WorkflowRun.status == "queued").distinct()).all():
+        start_waiting_runs(workflow_id)
+        db.session.commit()
+    log.info("reconciled: %s", report.as_dict())
+    return report
+
+
+def repair_step(run_id: int, step_run_id: int, cutoff, report: Report) -> None:
+    run = lock_run(run_id)
+    step = db.session.get(StepRun, step_run_id, with_for_update=True, populate_existing=True)
+    if run is None or run.status not in RUN_ACTIVE or step.status not in STEP_ACTIVE:
+        db.session.rollback()
+        return
+    job = fetch_job(step.rq_job_id)
+    if step.status == "running" and not horse_alive(step, job):
+        log.warning("step %s of run %s: its worker died (job %s); marking it crashed", step.step_key, run.id, step.rq_job_id)
+        fail_attempt(run, step, "the worker running this step died", crashed=True)
+        report.crashed += 1
+    elif step.status != "running" and (step.queued_at or cutoff) <= cutoff and (
+            job is None or job.get_status(refresh=False) not in WAITING_JOB_STATES):
+        log.warning("step %s of run %s: job %s is missing; enqueueing it again", step.step_key, run.id, step.rq_job_id)
+        send_step(db.session, step, timeout=step_timeout(plan_for(run.version), step), new_attempt=False)
+        report.requeued += 1
+    db.session.commit()
+
+
+def fetch_job(job_id: str | None) -> Job | None:
+    if not job_id:
+        return None
+    try:
+        return Job.fetch(job_id, connection=redis_connection())
+    except NoSuchJobError:
+        return None
+
+
+def horse_alive(step: StepRun, job: Job | None) -> bool:
+    """Whether the process running ``step`` still exists.
+
+    ``step.worker`` is ``host:pid`` of the work horse. On this host the pid answers exactly
+    (even when Redis was flushed and the job hash is gone); elsewhere we trust RQ: the job
+    must be started by a worker whose heartbeat is recent.
+    """
+    host, _, pid = (step.worker or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return pid_alive(int(pid))
+    if job is None or job.get_status(refresh=False) != "started" or not job.worker_name:
+        return False
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name, connection=redis_connection())
+    if worker is None or worker.last_heartbeat is None:
+        return False
+    beat = worker.last_heartbeat
+    beat = beat if beat.tzinfo else beat.replace(tzinfo=timezone.utc)
+    return (utcnow() - beat).total_seconds() < HEARTBEAT_STALE_SECONDS
+
+
+def pid_alive(pid: int) -> bool:
+    """A zombie counts as dead: in a container, PID 1 may never reap an orphaned work horse."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True

@@ -1,0 +1,87 @@
+"""Reading runs and checkpoints, and turning them into the API's JSON shapes (DESIGN §10)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from webapp.api.errors import NotFound
+from webapp.extensions import db
+from webapp.runs.models import Checkpoint, WorkflowRun
+from webapp.runs.plan import plan_for
+from webapp.workflows.models import Workflow
+
+
+def money(amount: Decimal | None) -> str:
+    """A decimal string without exponent or trailing zeros: ``"0.0123"``, ``"10"``."""
+    return format((amount or Decimal("0")).normalize(), "f")
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def get_run(run_id: int) -> WorkflowRun:
+    run = db.session.get(WorkflowRun, run_id)
+    if run is None:
+        raise NotFound(f"There is no run {run_id}.")
+    return run
+
+
+def get_checkpoint(checkpoint_id: int) -> Checkpoint:
+    checkpoint = db.session.get(Checkpoint, checkpoint_id)
+    if checkpoint is None:
+        raise NotFound(f"There is no checkpoint {checkpoint_id}.")
+    return checkpoint
+
+
+def runs_query(*, status: str | None = None, workflow: str | None = None, triggered_by: int | None = None,
+               since: datetime | None = None, after: tuple[datetime, int] | None = None) -> Select:
+    """Newest first, keyset on ``(created_at, id)``."""
+    query = select(WorkflowRun).options(selectinload(WorkflowRun.steps))
+    if status:
+        query = query.where(WorkflowRun.status == status)
+    if workflow:
+        query = query.join(Workflow, Workflow.id == WorkflowRun.workflow_id).where(Workflow.slug == workflow)
+    if triggered_by is not None:
+        query = query.where(WorkflowRun.triggered_by == triggered_by)
+    if since is not None:
+        query = query.where(WorkflowRun.created_at >= since)
+    if after is not None:
+        created_at, run_id = after
+        query = query.where((WorkflowRun.created_at < created_at)
+                            | ((WorkflowRun.created_at == created_at) & (WorkflowRun.id < run_id)))
+    return query.order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
+
+
+def run_json(run: WorkflowRun) -> dict[str, Any]:
+    plan = plan_for(run.version)
+    steps = []
+    for step in run.steps:
+        spec = plan.spec(step.step_key)
+        steps.append({
+            "step_id": step.step_key, "uses": spec.uses, "needs": list(spec.needs), "status": step.status,
+            "attempt": step.attempt, "started_at": iso(step.started_at), "finished_at": iso(step.finished_at),
+            "output": step.output, "error": step.error, "cost": money(step.cost), "cache_hit": step.cache_hit,
+        })
+    return {
+        "id": run.id, "workflow": run.workflow.slug, "version": run.version.version, "status": run.status,
+        "params": run.params, "triggered_by": run.triggered_by, "idempotency_key": run.idempotency_key,
+        "created_at": iso(run.created_at), "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
+        "cost_total": money(run.cost_total), "error": run.error,
+        "resumed_from_checkpoint_id": run.resumed_from_checkpoint_id, "steps": steps,
+    }
+
+
+def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {"id": checkpoint.id, "run_id": checkpoint.run_id, "seq": checkpoint.seq, "kind": checkpoint.kind,
+            "note": checkpoint.note, "created_at": iso(checkpoint.created_at), "state": checkpoint.state}
+
+
+def checkpoints_of(run_id: int) -> list[Checkpoint]:
+    get_run(run_id)
+    return list(db.session.execute(select(Checkpoint).where(Checkpoint.run_id == run_id)
+                                   .order_by(Checkpoint.seq)).scalars())
