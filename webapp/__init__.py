@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.workers.api import bp as workers_api_bp
     from webapp.workers.views import bp as workers_bp
     from webapp.navigation import NavItem, add_nav_item, nav_items
+    from webapp.runs.api import bp as runs_api_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
@@ -102,7 +103,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(workers_bp)
-    app.register_blueprint(create_api_blueprint([auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp]))
+    app.register_blueprint(create_api_blueprint([auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, runs_api_bp]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
     add_nav_item(app, NavItem("Health", "health.panel", order=80))
     add_nav_item(app, NavItem("Users", "users.index", "admin", order=90))
@@ -123,7 +124,9 @@ def register_commands(app: Flask) -> None:
     from jobs.cli import jobs_cli
     from jobs.worker import worker_command
     from webapp.users.cli import users_cli
+    from webapp.runs.cli import reconcile_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(reconcile_command)
