@@ -68,8 +68,7 @@ class LocalProvider:
 
     def complete(self, model: str, prompt: str, max_tokens: int) -> Completion:
         tokens = TOKEN.findall(prompt)
-        reply = [model, "says", ":"] + tokens[::-1]
-        reply = reply[:max_tokens]
+        reply = (TOKEN.findall(f"{model} says:") + tokens[::-1])[:max_tokens]
         return Completion(text=" ".join(reply), tokens_in=len(tokens), tokens_out=len(reply))
 
 

@@ -1,0 +1,65 @@
+"""Templates render in the sandbox with params, steps.<id>.output and run."""
+import pytest
+
+from webapp.steps.base import StepFailed
+from webapp.workflows.templating import RenderError, make_scope, render_inputs, syntax_error
+
+SCOPE = make_scope({"name": "Ada", "count": 3, "flag": False},
+                   {"fetch": {"status": 200, "body": "hello", "items": [1, 2]}}, {"id": 7})
+
+
+def test_strings_render_recursively_and_other_values_pass_through():
+    rendered = render_inputs({"greeting": "Hi {{ params.name }}", "nested": {"list": ["{{ run.id }}!", 5, None]},
+                              "plain": "no template", "number": 1.5}, SCOPE)
+    assert rendered == {"greeting": "Hi Ada", "nested": {"list": ["7!", 5, None]}, "plain": "no template",
+                        "number": 1.5}
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("{{ params.count }}", 3),
+    ("  {{ params.flag }}  ", False),
+    ("{{ steps.fetch.output }}", {"status": 200, "body": "hello", "items": [1, 2]}),
+    ("{{ steps.fetch.output['items'] }}", [1, 2]),
+    ("{{ params.count * 2 }}", 6),
+    ("{{ params.count }} items", "3 items"),
+])
+def test_a_single_expression_keeps_its_native_type(template, expected):
+    assert render_inputs({"value": template}, SCOPE)["value"] == expected
+
+
+@pytest.mark.parametrize("template", [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ params.__class__ }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ steps.fetch.output.items.__self__ }}",
+    "{% for c in ''.__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
+])
+def test_the_sandbox_refuses_unsafe_attribute_access(template):
+    with pytest.raises(RenderError, match="unsafe"):
+        render_inputs({"x": template}, SCOPE)
+
+
+@pytest.mark.parametrize("template, message", [
+    ("{{ 'a' * 100000000 }}", "more than 1000000 items"),
+    ("{{ 9 ** 99999 }}", "exponent 99999 is larger than 1000"),
+    ("{{ range(10 ** 9) | list }}", "Range too big"),
+])
+def test_the_sandbox_refuses_huge_results(template, message):
+    with pytest.raises(RenderError, match=message):
+        render_inputs({"x": template}, SCOPE)
+
+
+def test_an_undefined_name_fails_the_step_naming_the_field():
+    with pytest.raises(StepFailed, match=r"with\.headers\.X-Topic: 'dict object' has no attribute 'topic'"):
+        render_inputs({"headers": {"X-Topic": "{{ params.topic }}"}}, SCOPE)
+
+
+def test_a_runtime_type_error_is_a_render_error_not_a_crash():
+    with pytest.raises(RenderError, match=r"with\.x"):
+        render_inputs({"x": "{{ params.name + 1 }}"}, SCOPE)
+
+
+def test_syntax_check_names_the_problem_and_accepts_good_templates():
+    assert "template syntax error" in syntax_error("{{ params.name ")
+    assert "template syntax error" in syntax_error("{% if params.flag %}yes")
+    assert syntax_error("{% if params.flag %}yes{% endif %} {{ params.name | upper }}") is None

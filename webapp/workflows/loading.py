@@ -1,0 +1,64 @@
+"""Turning what a caller sent (an object, or JSON/YAML text) into a definition dict.
+
+Everything that is not plain JSON is refused here with a clear 4xx: YAML aliases (a
+"billion laughs" would expand on serialisation), YAML dates, NaN/Infinity (PostgreSQL's JSON
+rejects them), and definitions over ``WORKFLOW_MAX_DEFINITION_BYTES`` (413).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import yaml
+from flask import current_app
+
+from webapp.api.errors import ApiError, ValidationFailed
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted in definitions",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _too_large(size: int) -> ApiError:
+    limit = current_app.config["WORKFLOW_MAX_DEFINITION_BYTES"]
+    return ApiError(f"The definition is {size} bytes; the limit is {limit} bytes (WORKFLOW_MAX_DEFINITION_BYTES).",
+                    code="definition_too_large", status=413, details={"limit": limit, "size": size})
+
+
+def canonical_json(definition: Any) -> str:
+    """Sorted, compact JSON: the stored form's fingerprint and its size."""
+    try:
+        return json.dumps(definition, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValidationFailed(f"The definition holds a value that is not JSON ({error}).",
+                               details={"errors": [{"step": None, "field": "definition", "message": str(error)}]}) from None
+
+
+def definition_hash(definition: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(definition).encode()).hexdigest()
+
+
+def load_definition(raw: Any) -> Any:
+    """A definition from an object or from JSON/YAML text; size-checked, JSON types only."""
+    limit = current_app.config["WORKFLOW_MAX_DEFINITION_BYTES"]
+    if isinstance(raw, str):
+        if len(raw.encode()) > limit:
+            raise _too_large(len(raw.encode()))
+        try:
+            raw = yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
+        except yaml.YAMLError as error:
+            where = f" at line {error.problem_mark.line + 1}" if getattr(error, "problem_mark", None) else ""
+            problem = getattr(error, "problem", None) or str(error)
+            raise ValidationFailed(f"The definition is neither valid JSON nor YAML{where}: {problem}.",
+                                   details={"errors": [{"step": None, "field": "definition",
+                                                        "message": f"not JSON or YAML{where}: {problem}"}]}) from None
+    size = len(canonical_json(raw).encode())
+    if size > limit:
+        raise _too_large(size)
+    return raw

@@ -1,0 +1,98 @@
+"""Rendering ``with`` inputs in Jinja's sandbox (SECURITY 29).
+
+Templates see ``params``, ``steps.<id>.output`` and ``run``, nothing else. The sandbox refuses
+attribute access to internals (``__class__``, ``mro`` ...), and the size of ``*`` and ``**``
+results is capped so a definition cannot allocate gigabytes. A string that is exactly one
+``{{ expression }}`` keeps the expression's native type, so ``"{{ params.count }}"`` stays an
+integer and ``"{{ steps.fetch.output }}"`` stays an object; any other string renders to text.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from webapp.steps.base import StepFailed
+
+SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
+MAX_RESULT_LENGTH = 1_000_000
+MAX_EXPONENT = 1000
+
+
+class RenderError(StepFailed):
+    """A template failed at run time (undefined name, sandbox refusal, type error)."""
+
+
+class _LimitedSandbox(SandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise TemplateError(f"exponent {right} is larger than {MAX_EXPONENT}")
+        if operator == "*" and isinstance(left, str | list) != isinstance(right, str | list):
+            sized, count = (left, right) if isinstance(left, str | list) else (right, left)
+            if isinstance(count, int) and len(sized) * count > MAX_RESULT_LENGTH:
+                raise TemplateError(f"repeating gives more than {MAX_RESULT_LENGTH} items")
+        return super().call_binop(context, operator, left, right)
+
+
+_env = _LimitedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
+
+
+def make_scope(params: dict[str, Any], outputs: dict[str, Any], run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The template scope: ``outputs`` maps completed step ids to their outputs."""
+    return {"params": params, "steps": {step: {"output": output} for step, output in outputs.items()},
+            "run": run or {}}
+
+
+def syntax_error(text: str) -> str | None:
+    """The syntax problem in ``text`` as a sentence, or None when it parses."""
+    match = SINGLE_EXPRESSION.match(text)
+    try:
+        if match and "{{" not in match.group("expr"):
+            _env.compile_expression(match.group("expr"))
+        else:
+            _env.parse(text)
+    except TemplateError as error:
+        line = f" (line {error.lineno})" if getattr(error, "lineno", None) else ""
+        return f"template syntax error{line}: {error.message or error}"
+    return None
+
+
+def render_value(text: str, scope: dict[str, Any]) -> Any:
+    match = SINGLE_EXPRESSION.match(text)
+    if match and "{{" not in match.group("expr"):
+        return _env.compile_expression(match.group("expr"), undefined_to_none=False)(**scope)
+    rendered = _env.from_string(text).render(**scope)
+    if len(rendered) > MAX_RESULT_LENGTH:
+        raise TemplateError(f"the rendered text is longer than {MAX_RESULT_LENGTH} characters")
+    return rendered
+
+
+def render_inputs(with_: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+    """Render every string in ``with_`` (recursively); errors name the field, as ``RenderError``."""
+    return _render(with_, scope, "with")
+
+
+def _render(value: Any, scope: dict[str, Any], path: str) -> Any:
+    if isinstance(value, dict):
+        return {key: _render(item, scope, f"{path}.{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render(item, scope, f"{path}[{index}]") for index, item in enumerate(value)]
+    if not is_template(value):
+        return value
+    try:
+        rendered = render_value(value, scope)
+        if isinstance(rendered, Undefined):
+            rendered._fail_with_undefined_error()
+    except TemplateError as error:
+        raise RenderError(f"{path}: {error.message or error}") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as error:
+        raise RenderError(f"{path}: {type(error).__name__}: {error}") from None
+    return rendered
