@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     import webapp.models  # noqa: F401  (complete metadata before migrate binds to it)
     from webapp.auth.identity import init_identity
     from webapp.security import register_security
+    from webapp.steps.registry import load_plugins as load_step_plugins
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
@@ -60,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
     register_security(app)
+    load_step_plugins(app.config["STEP_PLUGINS"])
 
 
 def register_request_ids(app: Flask) -> None:
@@ -93,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.workers.api import bp as workers_api_bp
     from webapp.workers.views import bp as workers_bp
     from webapp.navigation import NavItem, add_nav_item, nav_items
+    from webapp.workflows.api import bp as workflows_api_bp
     from webapp.runs.api import bp as runs_api_bp
 
     app.register_blueprint(auth_bp)
@@ -103,7 +106,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(workers_bp)
-    app.register_blueprint(create_api_blueprint([auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, runs_api_bp]))
+    app.register_blueprint(create_api_blueprint([auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, runs_api_bp, workflows_api_bp]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
     add_nav_item(app, NavItem("Health", "health.panel", order=80))
     add_nav_item(app, NavItem("Users", "users.index", "admin", order=90))
@@ -124,9 +127,11 @@ def register_commands(app: Flask) -> None:
     from jobs.cli import jobs_cli
     from jobs.worker import worker_command
     from webapp.users.cli import users_cli
+    from webapp.workflows.cli import workflows_cli
     from webapp.runs.cli import reconcile_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(workflows_cli)
     app.cli.add_command(reconcile_command)
