@@ -28,6 +28,13 @@ def refused_port() -> int:
     return free_port()
 
 
+def close_listener(server: socket.socket) -> None:
+    """Close a listening socket for good: a bare close() does not wake a thread blocked in accept()."""
+    with contextlib.suppress(OSError):
+        server.shutdown(socket.SHUT_RDWR)
+    server.close()
+
+
 class HungListener:
     """Accepts every connection, reads nothing, answers nothing, until stopped."""
 
@@ -50,7 +57,7 @@ class HungListener:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.close()
+        close_listener(self.server)
         for conn in self.accepted:
             conn.close()
         self.thread.join(timeout=5)
@@ -72,7 +79,7 @@ class TcpProxy:
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.close()
+            close_listener(self.server)
             self.server = None
         with self.lock:
             for conn in self.connections:
