@@ -34,9 +34,11 @@ class Workers:
                 [str(BIN / "flask"), "worker", "--name", f"test-worker-{os.getpid()}-{index}"], cwd=ROOT,
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
 
-    def kill(self, process: subprocess.Popen) -> None:
-        """SIGKILL the worker and its work horse, as an OOM killer or a lost node would."""
+    def kill(self, process: subprocess.Popen, horse_pid: int) -> None:
+        """SIGKILL the worker and its work horse (RQ puts the horse in its own process group),
+        as a lost node or container would."""
         os.killpg(process.pid, signal.SIGKILL)
+        os.kill(horse_pid, signal.SIGKILL)
         process.wait(timeout=WORKER_STOP_SECONDS)
 
     def stop(self) -> None:
@@ -104,8 +106,9 @@ def wait_for_run(run_id: int, statuses=("succeeded", "failed", "cancelled"), tim
     return wait_until(finished, timeout, f"run {run_id} to be {'/'.join(statuses)}")
 
 
-def step_status(run, step_id: str) -> str:
-    return run.step(step_id).status
+def horse_pid(step) -> int:
+    """The pid of the work horse running ``step`` (the engine records ``host:pid``)."""
+    return int(step.worker.rpartition(":")[2])
 
 
 def executions(redis, key: str) -> int:
