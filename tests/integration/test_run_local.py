@@ -82,6 +82,7 @@ def test_make_run_serves_the_console_and_stops_cleanly_on_sigint(tmp_path):
         response = login(f"http://127.0.0.1:{port}", email, password)
         assert response.status_code == 200 and "Overview" in response.text
         assert (tmp_path / "flowdeck.db").exists()
+        assert "Created workflow hello (version 1)." in "".join(output.lines)
         assert oct((tmp_path / "dev.env").stat().st_mode & 0o777) == "0o600"
         children = stop(process, output)
         assert len(children) == 3  # redis, worker, console
@@ -98,6 +99,7 @@ def test_make_run_serves_the_console_and_stops_cleanly_on_sigint(tmp_path):
     try:
         output.wait_for(r"Console:", timeout=120)
         assert "already exists" in "".join(output.lines)
+        assert "Workflow hello is unchanged (version 1)." in "".join(output.lines)
         assert login(f"http://127.0.0.1:{port}", email, password).status_code == 200
         stop(process, output)
     finally:
