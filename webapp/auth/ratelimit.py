@@ -8,13 +8,13 @@ cache outage must not lock everyone out of the console.
 from __future__ import annotations
 
 import logging
-import time
 
 from flask import current_app
 from redis.exceptions import RedisError
 
 from webapp.api.errors import ApiError
 from webapp.audit.context import client_ip
+from webapp.clock import utcnow
 from webapp.queues import redis_connection
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class RateLimited(ApiError):
 def check(action: str) -> None:
     """Count this request against ``action``'s limit; raise RateLimited (429 + Retry-After) if over."""
     limit = current_app.config["RATE_LIMITS"][action]
-    now = int(time.time())
+    now = int(utcnow().timestamp())
     window = now // WINDOW_SECONDS
     key = f"flowdeck:ratelimit:{action}:{client_ip() or 'unknown'}:{window}"
     try:
