@@ -165,8 +165,9 @@ def test_nothing_is_saved_when_validation_fails(client, operator):
 @pytest.mark.parametrize("body, status, code, needle", [
     ({"definition": definition(steps=[{"id": "a", "uses": "shell.exec"}])}, 422, "validation_failed",
      "a.uses: unknown step kind 'shell.exec'"),
-    ({"definition": definition(steps=[{"id": "a", "uses": "template.render", "needs": ["b"], "with": {"template": "x"}},
-                                      {"id": "b", "uses": "template.render", "needs": ["a"], "with": {"template": "y"}}])},
+    ({"definition": definition(steps=[
+        {"id": "a", "uses": "template.render", "needs": ["b"], "with": {"template": "x"}},
+        {"id": "b", "uses": "template.render", "needs": ["a"], "with": {"template": "y"}}])},
      422, "validation_failed", "a.needs: needs form a cycle: a -> b -> a"),
     ({"definition": definition(params={"who": {"type": "text"}})}, 422, "validation_failed",
      "params.who.type: must be one of"),

@@ -49,6 +49,7 @@ def test_a_plugin_kind_named_in_step_plugins_can_be_imported(db, flask_cli, tmp_
     path = tmp_path / "shout.json"
     path.write_text(json.dumps({"name": "shout", "steps": [{"id": "s", "uses": "test.shout", "with": {"text": "a"}}]}))
     without = flask_cli("workflows", "import", str(path))
-    with_plugin = flask_cli("workflows", "import", str(path), extra_env={"STEP_PLUGINS": "tests.integration.step_plugin"})
+    with_plugin = flask_cli("workflows", "import", str(path),
+                            extra_env={"STEP_PLUGINS": "tests.integration.step_plugin"})
     assert without.returncode == 1 and "unknown step kind 'test.shout'" in without.stderr
     assert with_plugin.returncode == 0, with_plugin.stderr

@@ -44,7 +44,8 @@ CASES = [
     ("unknown_top_level_field", lambda d: d.update({"schedule": "daily"}), None, "schedule", "unknown field"),
     ("missing_name", lambda d: d.pop("name"), None, "name", "is required"),
     ("name_without_letters", lambda d: d.update({"name": "!!!"}), None, "name", "becomes the slug"),
-    ("bad_max_concurrent_runs", lambda d: d.update({"max_concurrent_runs": 0}), None, "max_concurrent_runs", "1 to 1000"),
+    ("bad_max_concurrent_runs", lambda d: d.update({"max_concurrent_runs": 0}), None, "max_concurrent_runs",
+     "1 to 1000"),
     ("no_steps", lambda d: d.update({"steps": []}), None, "steps", "non-empty list"),
     ("step_not_an_object", lambda d: d["steps"].append("oops"), "#5", "step", "must be an object"),
     ("unknown_step_field", lambda d: step(d, "fetch").update({"when": "always"}), "fetch", "when", "unknown field"),
@@ -89,7 +90,8 @@ CASES = [
      "unknown field"),
     ("timeout_negative", lambda d: step(d, "fetch").update({"timeout": -5}), "fetch", "timeout", "above 0"),
     ("timeout_boolean", lambda d: step(d, "fetch").update({"timeout": True}), "fetch", "timeout", "number of seconds"),
-    ("cache_without_ttl", lambda d: step(d, "summarize").update({"cache": {}}), "summarize", "cache", '{"ttl": seconds}'),
+    ("cache_without_ttl", lambda d: step(d, "summarize").update({"cache": {}}), "summarize", "cache",
+     '{"ttl": seconds}'),
     ("cache_on_non_memoizable_kind", lambda d: step(d, "fetch").update({"cache": {"ttl": 60}}), "fetch", "cache",
      "not memoizable"),
     ("params_not_an_object", lambda d: d.update({"params": ["topic"]}), None, "params", "must be an object"),
@@ -108,7 +110,8 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("change, step_id, field, message", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+@pytest.mark.parametrize("change, step_id, field, message", [case[1:] for case in CASES],
+                         ids=[case[0] for case in CASES])
 def test_each_broken_definition_reports_its_step_and_field(change, step_id, field, message):
     found = errors_of(broken(change))
     assert any(s == step_id and f == field and message in m for s, f, m in found), found
@@ -122,7 +125,8 @@ def test_all_errors_are_reported_not_just_the_first():
         step(d, "count")["with"]["function"] = "eval"
 
     fields = {(s, f) for s, f, _ in errors_of(broken(many))}
-    assert {("fetch", "uses"), ("approve", "needs[0]"), (None, "params.limit.type"), ("count", "with.function")} <= fields
+    expected = {("fetch", "uses"), ("approve", "needs[0]"), (None, "params.limit.type"), ("count", "with.function")}
+    assert expected <= fields
 
 
 def test_a_non_object_definition_is_one_clear_error():

@@ -28,7 +28,8 @@ def test_wrong_types_missing_and_unknown_params_are_all_named():
     _, errors = check_params(SCHEMA, {"limit": "10", "ratio": True, "dry_run": 1, "options": [], "tags": {},
                                       "colour": "red"})
     assert errors == [
-        {"param": "colour", "message": "is not a param of this workflow (declared: dry_run, limit, options, ratio, tags, topic)"},
+        {"param": "colour",
+         "message": "is not a param of this workflow (declared: dry_run, limit, options, ratio, tags, topic)"},
         {"param": "topic", "message": "is required (string)"},
         {"param": "limit", "message": "must be integer, got string"},
         {"param": "ratio", "message": "must be number, got boolean"},
@@ -40,7 +41,8 @@ def test_wrong_types_missing_and_unknown_params_are_all_named():
 
 def test_an_integer_is_a_number_but_a_float_is_not_an_integer():
     assert check_params(SCHEMA, {"topic": "a", "ratio": 1})[1] == []
-    assert check_params(SCHEMA, {"topic": "a", "limit": 1.5})[1] == [{"param": "limit", "message": "must be integer, got number"}]
+    assert check_params(SCHEMA, {"topic": "a", "limit": 1.5})[1] == [
+        {"param": "limit", "message": "must be integer, got number"}]
 
 
 def test_params_that_are_not_an_object_are_refused():

@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from flask import current_app
 
@@ -76,6 +77,8 @@ class OpenAICompatibleProvider:
     name = "openai"
 
     def __init__(self, base_url: str, api_key: str | None) -> None:
+        if urlsplit(base_url).scheme not in ("http", "https"):
+            raise StepFailed(f"LLM_BASE_URL must be an http:// or https:// URL, got {base_url!r}")
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.api_key = api_key
 
@@ -84,9 +87,10 @@ class OpenAICompatibleProvider:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(self.url, data=json.dumps(payload).encode(), headers=headers, method="POST")
+        request = urllib.request.Request(self.url, data=json.dumps(payload).encode(),  # noqa: S310 (scheme checked)
+                                         headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
                 answer = json.loads(response.read())
             usage = answer["usage"]
             return Completion(text=answer["choices"][0]["message"]["content"],

@@ -152,7 +152,8 @@ def _policy_errors(step: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(retry, dict):
             errors.append(("retry", 'must be an object like {"max": 3, "backoff": [1, 5, 30]}'))
         else:
-            errors += [(f"retry.{key}", "unknown field (allowed: backoff, max)") for key in sorted(set(retry) - {"max", "backoff"})]
+            errors += [(f"retry.{key}", "unknown field (allowed: backoff, max)")
+                       for key in sorted(set(retry) - {"max", "backoff"})]
             if not _is_int(retry.get("max")) or not 0 <= retry["max"] <= MAX_RETRIES:
                 errors.append(("retry.max", f"is required: a whole number of retries from 0 to {MAX_RETRIES}"))
             backoff = retry.get("backoff", [])

@@ -36,8 +36,9 @@ def canonical_json(definition: Any) -> str:
     try:
         return json.dumps(definition, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as error:
+        problem = {"step": None, "field": "definition", "message": str(error)}
         raise ValidationFailed(f"The definition holds a value that is not JSON ({error}).",
-                               details={"errors": [{"step": None, "field": "definition", "message": str(error)}]}) from None
+                               details={"errors": [problem]}) from None
 
 
 def definition_hash(definition: dict[str, Any]) -> str:

@@ -87,8 +87,9 @@ def update_workflow(slug: str, raw: Any, actor=None) -> tuple[Workflow, bool]:
         raise Conflict(f"Workflow {slug!r} is archived; archived workflows take no new versions.")
     definition = valid_definition(raw)
     if slugify(definition["name"]) != slug:
-        raise ValidationFailed(f"The definition's name must keep the slug {slug!r}.", details={"errors": [
-            {"step": None, "field": "name", "message": f"must give the slug {slug!r}, got {slugify(definition['name'])!r}"}]})
+        problem = {"step": None, "field": "name",
+                   "message": f"must give the slug {slug!r}, got {slugify(definition['name'])!r}"}
+        raise ValidationFailed(f"The definition's name must keep the slug {slug!r}.", details={"errors": [problem]})
     if get_version(workflow).definition_hash == definition_hash(definition):
         return workflow, False
     _add_version(workflow, definition, actor)
