@@ -238,3 +238,26 @@ def test_trigger_params_of_the_wrong_type_are_422_naming_each_param():
         {"param": "extra", "message": "is not a param of this workflow (declared: who)"},
         {"param": "who", "message": "must be string, got integer"}]
     assert "who: must be string, got integer" in caught.value.message
+
+
+@pytest.mark.parametrize("definition_text, needle", [
+    ("[" * 30000 + "]" * 30000, "nested too deeply"),
+    ("name: x\nsteps: " + "[" * 30 + "]" * 30, "nested deeper than 20 levels"),
+])
+def test_deeply_nested_yaml_is_422_not_a_crash(client, operator, definition_text, needle):
+    response = create(client, operator, definition_text)
+    assert response.status_code == 422 and needle in response.json["error"]["message"]
+
+
+def test_a_deeply_nested_json_body_is_400_not_a_crash(client, operator):
+    body = '{"definition": ' + "[" * 50000 + "]" * 50000 + "}"
+    response = client.post("/api/v3/workflows", data=body, headers={**operator, "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json["error"]["message"] == "The request body is nested too deeply."
+
+
+def test_yaml_keys_that_are_not_strings_become_json_strings(client, operator):
+    response = create(client, operator, "name: x\nparams: {1: {type: string}}\nsteps: [{id: a, uses: control.fail}]")
+    assert response.status_code == 422
+    assert response.json["error"]["details"]["errors"] == [
+        {"step": None, "field": "params.1", "message": "a param name is letters, digits and underscores, "
+                                                       "not starting with a digit"}]

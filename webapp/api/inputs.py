@@ -54,6 +54,8 @@ def parse_body(model: type[Model]) -> Model:
         data = json.loads(raw) if raw.strip() else {}
     except ValueError:
         raise ApiError("The request body is not valid JSON.", code="malformed_json", status=400) from None
+    except RecursionError:
+        raise ApiError("The request body is nested too deeply.", code="malformed_json", status=400) from None
     if not isinstance(data, dict):
         raise ApiError("The request body must be a JSON object.", code="malformed_json", status=400)
     return _validate(model, data, "request body")

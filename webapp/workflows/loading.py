@@ -2,7 +2,9 @@
 
 Everything that is not plain JSON is refused here with a clear 4xx: YAML aliases (a
 "billion laughs" would expand on serialisation), YAML dates, NaN/Infinity (PostgreSQL's JSON
-rejects them), and definitions over ``WORKFLOW_MAX_DEFINITION_BYTES`` (413).
+rejects them), nesting too deep to parse, and definitions over
+``WORKFLOW_MAX_DEFINITION_BYTES`` (413). YAML results go through JSON once, so keys such as
+``1:`` become the strings JSON would make of them.
 """
 from __future__ import annotations
 
@@ -31,14 +33,19 @@ def _too_large(size: int) -> ApiError:
                     code="definition_too_large", status=413, details={"limit": limit, "size": size})
 
 
-def canonical_json(definition: Any) -> str:
+def _not_loadable(message: str) -> ValidationFailed:
+    return ValidationFailed(f"The definition {message}.",
+                            details={"errors": [{"step": None, "field": "definition", "message": message}]})
+
+
+def canonical_json(definition: Any, *, sort_keys: bool = True) -> str:
     """Sorted, compact JSON: the stored form's fingerprint and its size."""
     try:
-        return json.dumps(definition, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return json.dumps(definition, sort_keys=sort_keys, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as error:
-        problem = {"step": None, "field": "definition", "message": str(error)}
-        raise ValidationFailed(f"The definition holds a value that is not JSON ({error}).",
-                               details={"errors": [problem]}) from None
+        raise _not_loadable(f"holds a value that is not JSON ({error})") from None
+    except RecursionError:
+        raise _not_loadable("is nested too deeply") from None
 
 
 def definition_hash(definition: dict[str, Any]) -> str:
@@ -52,13 +59,14 @@ def load_definition(raw: Any) -> Any:
         if len(raw.encode()) > limit:
             raise _too_large(len(raw.encode()))
         try:
-            raw = yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
+            loaded = yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
         except yaml.YAMLError as error:
             where = f" at line {error.problem_mark.line + 1}" if getattr(error, "problem_mark", None) else ""
             problem = getattr(error, "problem", None) or str(error)
-            raise ValidationFailed(f"The definition is neither valid JSON nor YAML{where}: {problem}.",
-                                   details={"errors": [{"step": None, "field": "definition",
-                                                        "message": f"not JSON or YAML{where}: {problem}"}]}) from None
+            raise _not_loadable(f"is neither valid JSON nor YAML{where}: {problem}") from None
+        except RecursionError:
+            raise _not_loadable("is nested too deeply") from None
+        raw = json.loads(canonical_json(loaded, sort_keys=False))  # keeps the author's key order
     size = len(canonical_json(raw).encode())
     if size > limit:
         raise _too_large(size)
