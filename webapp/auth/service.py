@@ -99,7 +99,8 @@ def authenticate(email: str, password: str) -> AuthResult:
 
 
 def _fail(user: User | None, address: str, reason: str) -> AuthResult:
-    record("auth.login", actor=user, target_type="user", target_id=None if user is None else user.id,
+    """Audit a failed attempt; the actor is unknown (whoever typed it), the account is the target."""
+    record("auth.login", actor=None, target_type="user", target_id=None if user is None else user.id,
            outcome="failure", details={"email": address[:100], "reason": reason})
     db.session.commit()
     return AuthResult(None, reason)

@@ -1,0 +1,125 @@
+"""Admin user management over the API and the htmx console (SECURITY 18, 24)."""
+import pytest
+
+from tests.conftest import csrf_token_from
+from tests.integration.auth_helpers import audit_events
+from webapp.extensions import db as database
+from webapp.users.models import User
+
+
+def test_admin_lists_users_with_filters_and_cursor(client, api_headers, make_user):
+    headers, _ = api_headers("admin")
+    for n in range(3):
+        make_user("operator", email=f"op{n}@example.com")
+    make_user("viewer", email="viewer@example.com", status="suspended")
+    first = client.get("/api/v3/users?role=operator&limit=2", headers=headers).json
+    assert [u["email"] for u in first["items"]] == ["op0@example.com", "op1@example.com"]
+    second = client.get(f"/api/v3/users?role=operator&limit=2&cursor={first['next_cursor']}", headers=headers).json
+    assert [u["email"] for u in second["items"]] == ["op2@example.com"] and second["next_cursor"] is None
+    suspended = client.get("/api/v3/users?status=suspended", headers=headers).json["items"]
+    assert [u["email"] for u in suspended] == ["viewer@example.com"]
+    assert [u["email"] for u in client.get("/api/v3/users?q=OP1", headers=headers).json["items"]] == ["op1@example.com"]
+
+
+@pytest.mark.parametrize("query", ["status=gone", "role=root", "limit=0", "cursor=%%%", "extra=1"])
+def test_bad_list_filters_are_4xx(client, api_headers, query):
+    headers, _ = api_headers("admin")
+    assert client.get(f"/api/v3/users?{query}", headers=headers).status_code in (400, 422)
+
+
+def test_admin_creates_an_active_user_and_it_is_audited(client, api_headers):
+    headers, admin = api_headers("admin")
+    response = client.post("/api/v3/users", headers=headers, json={"email": "New@Example.com", "name": "N",
+                                                                  "role": "operator", "password": "a fine passphrase"})
+    assert response.status_code == 201
+    user = response.json["user"]
+    assert (user["email"], user["status"], user["role"]) == ("new@example.com", "active", "operator")
+    assert [e.actor_id for e in audit_events("user.create")] == [admin.id]
+
+
+def test_admin_gets_patches_and_missing_users_are_404(client, api_headers, make_user):
+    headers, _ = api_headers("admin")
+    user = make_user("viewer")
+    response = client.patch(f"/api/v3/users/{user.id}", headers=headers, json={"name": "Renamed", "role": "operator"})
+    assert response.status_code == 200 and response.json["user"]["role"] == "operator"
+    assert client.get(f"/api/v3/users/{user.id}", headers=headers).json["user"]["name"] == "Renamed"
+    assert client.get("/api/v3/users/99999", headers=headers).status_code == 404
+    assert client.patch(f"/api/v3/users/{user.id}", headers=headers, json={"role": "root"}).status_code == 422
+
+
+def test_the_last_active_admin_cannot_be_demoted_or_suspended(client, api_headers):
+    headers, admin = api_headers("admin")
+    assert client.patch(f"/api/v3/users/{admin.id}", headers=headers, json={"role": "viewer"}).status_code == 409
+    assert client.patch(f"/api/v3/users/{admin.id}", headers=headers, json={"status": "suspended"}).status_code == 409
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+def test_non_admins_get_403_from_the_user_api(client, api_headers, make_user, role):
+    headers, _ = api_headers(role)
+    target = make_user("viewer")
+    assert client.get("/api/v3/users", headers=headers).status_code == 403
+    assert client.post(f"/api/v3/users/{target.id}/lock", headers=headers, json={}).status_code == 403
+    assert client.get("/api/v3/audit", headers=headers).status_code == 403
+
+
+def test_lock_body_is_validated(client, api_headers, make_user):
+    headers, _ = api_headers("admin")
+    user = make_user("operator")
+    for body in ({"minutes": 0}, {"minutes": "ten"}, {"minutes": 10**9}, {"reason": ["x"]}):
+        assert client.post(f"/api/v3/users/{user.id}/lock", headers=headers, json=body).status_code == 422
+
+
+def admin_page(client, login_as):
+    login_as("admin")
+    return csrf_token_from(client.get("/users").get_data(as_text=True))
+
+
+def test_users_page_shows_status_and_lock_badges(client, login_as, make_user, api_headers):
+    target = make_user("operator", email="locked.one@example.com")
+    headers, _ = api_headers("admin")
+    client.post(f"/api/v3/users/{target.id}/lock", headers=headers, json={"minutes": 30})
+    admin_page(client, login_as)
+    page = client.get("/users?q=locked.one").get_data(as_text=True)
+    assert "locked.one@example.com" in page and "locked until" in page and 'data-testid="lock-badge"' in page
+
+
+def test_htmx_actions_answer_with_the_re_rendered_row(client, login_as, make_user):
+    target = make_user("operator")
+    token = admin_page(client, login_as)
+    htmx = {"HX-Request": "true", "X-CSRFToken": token}
+    locked = client.post(f"/users/{target.id}/lock", headers=htmx)
+    html = locked.get_data(as_text=True)
+    assert locked.status_code == 200 and html.lstrip().startswith(f'<tr id="user-{target.id}"')
+    assert "locked until" in html and "Unlock" in html
+    unlocked = client.post(f"/users/{target.id}/unlock", headers=htmx).get_data(as_text=True)
+    assert "locked until" not in unlocked
+    suspended = client.post(f"/users/{target.id}/status", headers=htmx, data={"status": "suspended"})
+    assert ">suspended<" in suspended.get_data(as_text=True)
+    role = client.post(f"/users/{target.id}/role", headers=htmx, data={"role": "admin"})
+    assert role.status_code == 200
+    database.session.expire_all()
+    assert (database.session.get(User, target.id).status, database.session.get(User, target.id).role) == ("suspended", "admin")
+
+
+def test_htmx_action_refused_by_the_service_shows_the_reason_in_the_row(client, login_as):
+    token = admin_page(client, login_as)
+    me = database.session.query(User).filter_by(role="admin").one()
+    response = client.post(f"/users/{me.id}/lock", headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == 200 and "cannot lock your own account" in response.get_data(as_text=True)
+
+
+def test_user_detail_page_shows_sessions_and_recent_events(client, login_as, make_user):
+    target = make_user("operator")
+    token = admin_page(client, login_as)
+    client.post(f"/users/{target.id}/lock", headers={"HX-Request": "true", "X-CSRFToken": token})
+    page = client.get(f"/users/{target.id}").get_data(as_text=True)
+    assert target.email in page and "auth.locked" in page
+    assert client.get("/users/99999").status_code == 404
+
+
+def test_viewer_sees_no_admin_pages_or_nav(client, login_as):
+    login_as("viewer")
+    overview = client.get("/").get_data(as_text=True)
+    for path in ("/users", "/audit", "/mail"):
+        assert client.get(path).status_code == 403
+        assert f'href="{path}"' not in overview
