@@ -55,7 +55,7 @@ class RabbitMQHealthCheck(HealthCheck):
             if body == token:
                 return Status.HEALTHY, {"connections_opened": self.connects, "queue": self.queue}
             if body is None:
-                self.connection.process_data_events(time_limit=0.005)
+                self.connection.process_data_events(time_limit=0.001)
         return Status.UNHEALTHY, {"connections_opened": self.connects,
                                   "error": "the probe message did not come back in time"}
 

@@ -7,7 +7,7 @@ from redis import Redis
 
 from webapp.clock import utcnow
 from webapp.health.checks import HealthCheck, Status
-from webapp.workers.service import queue_stats, worker_rows
+from webapp.workers.service import queue_depths, worker_rows
 
 
 class WorkersHealthCheck(HealthCheck):
@@ -30,14 +30,14 @@ class WorkersHealthCheck(HealthCheck):
 
     def probe(self) -> tuple[Status, dict[str, Any]]:
         workers = worker_rows(self.client, utcnow(), self.heartbeat_seconds)
-        queues = queue_stats(self.client, self.queues)
+        depths = queue_depths(self.client, self.queues)
         served = {name for worker in workers if worker["live"] for name in worker["queues"]}
         live = sum(1 for worker in workers if worker["live"])
-        queued = sum(queue["queued"] for queue in queues)
-        stranded = [queue["name"] for queue in queues if queue["queued"] and queue["name"] not in served]
+        queued = sum(waiting for waiting, _ in depths.values())
+        stranded = [name for name, (waiting, _) in depths.items() if waiting and name not in served]
         details = {"live_workers": live, "stale_workers": len(workers) - live, "queued": queued,
-                   "failed": sum(queue["failed"] for queue in queues),
-                   "queues": {queue["name"]: queue["queued"] for queue in queues}}
+                   "failed": sum(failed for _, failed in depths.values()),
+                   "queues": {name: waiting for name, (waiting, _) in depths.items()}}
         if stranded:
             return Status.UNHEALTHY, {**details, "error": f"jobs wait on {', '.join(stranded)} and no live worker serves it"}
         if live == 0:

@@ -45,6 +45,21 @@ def queue_stats(connection: Redis, configured: list[str]) -> list[dict[str, Any]
     return stats
 
 
+def queue_depths(connection: Redis, configured: list[str]) -> dict[str, tuple[int, int]]:
+    """(queued, failed) per queue in one round trip, for the health check.
+
+    The failed figure is the raw registry size (entries past their TTL are not swept first);
+    the /workers page uses ``queue_stats`` for exact figures.
+    """
+    names = queue_names(connection, configured)
+    with connection.pipeline(transaction=False) as pipe:
+        for name in names:
+            queue = Queue(name, connection=connection)
+            pipe.llen(queue.key).zcard(queue.failed_job_registry.key)
+        counts = pipe.execute()
+    return {name: (counts[2 * i], counts[2 * i + 1]) for i, name in enumerate(names)}
+
+
 def heartbeat_age(worker: Worker, now: datetime) -> float | None:
     if worker.last_heartbeat is None:
         return None
