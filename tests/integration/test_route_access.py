@@ -38,3 +38,38 @@ def test_anonymous_callers_are_refused_by_every_protected_route(app, client):
 @pytest.mark.parametrize("path", ["/api/v3/health/live", "/login"])
 def test_public_routes_answer_anonymous_callers(client, path):
     assert client.get(path).status_code == 200
+
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# The only state a viewer may change is their own sign-in: these routes are the whole list,
+# plus dry runs that store nothing. A new viewer-level POST must be added here deliberately.
+VIEWER_WRITABLE = {
+    "/logout", "/account/password", "/account/sessions/<session_id>/revoke",
+    "/api/v3/auth/logout", "/api/v3/auth/sessions/<session_id>",
+    "/api/v3/workflows/validate",
+}
+
+
+def test_viewer_level_routes_that_change_state_only_touch_the_viewers_own_account(app):
+    writable = {rule.rule for rule in routes(app)
+                if app.view_functions[rule.endpoint].access == "viewer" and rule.methods & UNSAFE}
+    assert writable <= VIEWER_WRITABLE
+
+
+def test_a_viewer_is_refused_by_every_operator_and_admin_route(app, client, login_as, api_headers):
+    from tests.conftest import csrf_token_from
+
+    headers, _ = api_headers("viewer")
+    login_as("viewer")
+    page_headers = {"X-CSRFToken": csrf_token_from(client.get("/").get_data(as_text=True)),
+                    "Sec-Fetch-Site": "same-origin"}
+    checked = 0
+    for rule in routes(app):
+        if app.view_functions[rule.endpoint].access not in ("operator", "admin"):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            api = rule.rule.startswith("/api/")
+            response = client.open(concrete(rule.rule), method=method, headers=headers if api else page_headers)
+            assert response.status_code == 403, (method, rule.rule, response.status_code)
+            checked += 1
+    assert checked > 0
