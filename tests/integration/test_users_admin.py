@@ -98,7 +98,8 @@ def test_htmx_actions_answer_with_the_re_rendered_row(client, login_as, make_use
     role = client.post(f"/users/{target.id}/role", headers=htmx, data={"role": "admin"})
     assert role.status_code == 200
     database.session.expire_all()
-    assert (database.session.get(User, target.id).status, database.session.get(User, target.id).role) == ("suspended", "admin")
+    changed = database.session.get(User, target.id)
+    assert (changed.status, changed.role) == ("suspended", "admin")
 
 
 def test_htmx_action_refused_by_the_service_shows_the_reason_in_the_row(client, login_as):

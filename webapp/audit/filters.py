@@ -7,9 +7,9 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field
 from sqlalchemy import Select, tuple_
 
+from webapp.api.errors import ApiError
 from webapp.api.inputs import Query
 from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
-from webapp.api.errors import ApiError
 from webapp.audit import service
 from webapp.audit.models import AuditEvent
 from webapp.extensions import db

@@ -59,9 +59,11 @@ def act(user_id: int, action) -> object:
     except ApiError as failure:
         error, message = failure.message, None
     if htmx:
-        return render_block("users/list.html", "user_row", **list_context(user=user, row_error=error, row_message=message))
+        context = list_context(user=user, row_error=error, row_message=message)
+        return render_block("users/list.html", "user_row", **context)
     flash(error or message, "error" if error else "info")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("users.index"))
+    back = request.referrer or ""
+    return redirect(back if back.startswith(request.host_url) else url_for("users.index"))
 
 
 def lock_minutes() -> int:
