@@ -111,8 +111,10 @@ def main() -> None:
     with app.app_context():
         agg = service.aggregator(app)
         print("checks:", {name: result.status.value for name, result in agg.snapshot().checks.items()})
-        singles = {name: report(f"check {name} alone", timed(check.run, count // 3)) for name, check in agg.checks.items()}
-        in_turn = report("all checks one after another", timed(lambda: [c.run() for c in agg.checks.values()], count // 3))
+        singles = {name: report(f"check {name} alone", timed(check.run, count // 3))
+                   for name, check in agg.checks.items()}
+        in_turn = report("all checks one after another",
+                         timed(lambda: [c.run() for c in agg.checks.values()], count // 3))
     report("/api/v3/health/live", timed(get(client, "/api/v3/health/live"), count))
     uncached = report("/api/v3/health/system (no cache)", timed(get(client, "/api/v3/health/system"), count))
     app.config["HEALTH_CACHE_SECONDS"] = 2.0

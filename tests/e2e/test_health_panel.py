@@ -10,7 +10,6 @@ import time
 import pytest
 import requests
 from playwright.sync_api import Page, expect
-from redis import Redis
 from sqlalchemy.engine import make_url
 
 from tests.conftest import BIN, ROOT, TEST_PASSWORD
@@ -26,10 +25,10 @@ def wait_until_up(base: str, process: subprocess.Popen) -> None:
         try:
             requests.get(f"{base}/api/v3/health/live", timeout=1)
             return
-        except requests.RequestException:
+        except requests.RequestException as error:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError("the proxied live server did not start")
+                raise RuntimeError("the proxied live server did not start") from error
             time.sleep(0.2)
 
 

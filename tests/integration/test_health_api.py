@@ -76,8 +76,9 @@ def test_signed_in_user_sees_details(client, redis, login_as, uncached):
     login_as("viewer")
     body = client.get("/api/v3/health/system").json
     assert body["checks"]["redis"]["details"]["maxmemory_policy"] == "noeviction"
-    assert body["checks"]["rabbitmq"] == {"status": "NOT_CONFIGURED", "response_time_ms": body["checks"]["rabbitmq"]["response_time_ms"],
-                                          "details": {"reason": "AMQP_URL is not set"}, "error": None}
+    rabbitmq = body["checks"]["rabbitmq"]
+    assert rabbitmq["status"] == "NOT_CONFIGURED" and rabbitmq["error"] is None
+    assert rabbitmq["details"] == {"reason": "AMQP_URL is not set"}
 
 
 def test_health_token_shows_details_and_a_wrong_one_does_not(app, client, redis, uncached):

@@ -78,7 +78,8 @@ def test_workers_page_lets_admins_requeue_from_the_browser(client, login_as, fai
     login_as("admin")
     html = client.get("/workers").get_data(as_text=True)
     assert f'data-testid="failed-{failed_job.id}"' in html and "JSONDecodeError" in html
-    response = client.post(f"/workers/failed/default/{failed_job.id}/requeue", data={"csrf_token": csrf_token_from(html)})
+    token = csrf_token_from(html)
+    response = client.post(f"/workers/failed/default/{failed_job.id}/requeue", data={"csrf_token": token})
     assert response.status_code == 302
     assert failed_job.get_status(refresh=True) == "queued"
 

@@ -32,7 +32,8 @@ def key_details(name: str, result: CheckResult) -> list[tuple[str, Any]]:
     """The two or three figures an operator looks for first on each card."""
     details = result.details
     if name == "database" and "pool_size" in details:
-        return [("pool in use", f"{details['checked_out']} / {details['pool_size']}"), ("overflow", details["overflow"])]
+        return [("pool in use", f"{details['checked_out']} / {details['pool_size']}"),
+                ("overflow", details["overflow"])]
     if name == "redis" and details:
         return [("memory", details.get("used_memory_human")), ("eviction", details.get("maxmemory_policy"))]
     if name == "workers" and details:

@@ -8,6 +8,7 @@ straight to that queue).
 """
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -69,7 +70,5 @@ class RabbitMQHealthCheck(HealthCheck):
     def close(self) -> None:
         connection, self.connection, self.channel = self.connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(Exception):  # already broken; dropping our reference is all that is left
                 connection.close()
-            except Exception:  # already broken; dropping our reference is all that is left
-                pass

@@ -39,7 +39,8 @@ class WorkersHealthCheck(HealthCheck):
                    "failed": sum(failed for _, failed in depths.values()),
                    "queues": {name: waiting for name, (waiting, _) in depths.items()}}
         if stranded:
-            return Status.UNHEALTHY, {**details, "error": f"jobs wait on {', '.join(stranded)} and no live worker serves it"}
+            error = f"jobs wait on {', '.join(stranded)} and no live worker serves it"
+            return Status.UNHEALTHY, {**details, "error": error}
         if live == 0:
             return Status.DEGRADED, {**details, "error": "no live worker"}
         if queued > self.backlog_threshold:

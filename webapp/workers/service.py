@@ -6,7 +6,7 @@ short-timeout client while the pages and API use the app's.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
@@ -26,7 +26,7 @@ def iso(moment: datetime | None) -> str | None:
     """RQ keeps UTC, sometimes without tzinfo; the API speaks ISO 8601 with the offset."""
     if moment is None:
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def queue_names(connection: Redis, configured: list[str]) -> list[str]:
