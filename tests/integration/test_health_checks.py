@@ -3,13 +3,14 @@ import contextlib
 import os
 import subprocess
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from rq import Worker
 from sqlalchemy.engine import make_url
 
 from tests.conftest import BIN, ROOT
-from tests.integration.health_servers import HungListener, private_redis, refused_port
+from tests.integration.health_servers import HungListener, TcpProxy, private_redis, refused_port
 from webapp.health.aggregator import SystemHealthAggregator
 from webapp.health.checks import DatabaseHealthCheck, RedisHealthCheck, Status
 from webapp.health.rabbitmq import RabbitMQHealthCheck
@@ -197,3 +198,34 @@ def test_a_running_flask_worker_makes_the_workers_check_healthy(app, redis, redi
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_rabbitmq_check_survives_a_connection_dropped_while_idle():
+    proxy = TcpProxy(urlsplit(AMQP_URL).port or 5672)
+    proxy.start()
+    check = rabbitmq_at(proxy.port, timeout=2.0)
+    try:
+        assert check.run().status is Status.HEALTHY
+        proxy.stop()  # cuts the kept connection behind pika's back
+        proxy.start()
+        result = check.run()
+        assert result.status is Status.HEALTHY, result.error
+        assert result.details["connections_opened"] == 2
+    finally:
+        check.close()
+        proxy.stop()
+
+
+def test_redis_check_survives_a_connection_dropped_while_idle(redis_url):
+    parts = urlsplit(redis_url)
+    proxy = TcpProxy(parts.port or 6379)
+    proxy.start()
+    check = RedisHealthCheck(f"redis://127.0.0.1:{proxy.port}{parts.path}", 1.0, SLOW_MS)
+    try:
+        assert check.run().status is Status.HEALTHY
+        proxy.stop()
+        proxy.start()
+        result = check.run()
+        assert result.status is Status.HEALTHY, result.error
+    finally:
+        proxy.stop()

@@ -12,7 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis import ConnectionError as RedisConnectionError
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -47,6 +50,17 @@ class CheckResult:
             body["details"] = self.details
             body["error"] = self.error
         return body
+
+
+def probe_redis_client(url: str, timeout: float, decode_responses: bool = False) -> Redis:
+    """A Redis client for probes: short timeouts and one immediate retry on a dropped connection.
+
+    redis-py's default retries three times with up to 10 s of backoff, which would turn a
+    refused port into seconds of waiting; one retry is enough to replace a pooled connection
+    that died while idle, and timeouts are not retried at all.
+    """
+    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                          retry=Retry(NoBackoff(), 1, (RedisConnectionError,)), decode_responses=decode_responses)
 
 
 class HealthCheck:
@@ -92,8 +106,11 @@ class DatabaseHealthCheck(HealthCheck):
         self.app_engine = app_engine
         self.is_postgres = make_url(url).get_backend_name() == "postgresql"
         # The statement timeout rides on the connection's startup packet: no extra round trip per probe.
+        # TCP keepalives and tcp_user_timeout make a dead peer fail the socket instead of hanging it.
         connect_args = ({"connect_timeout": max(1, round(timeout)),
-                         "options": f"-c statement_timeout={int(timeout * 1000)}"} if self.is_postgres else {})
+                         "options": f"-c statement_timeout={int(timeout * 1000)}",
+                         "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2,
+                         "tcp_user_timeout": int(timeout * 1000)} if self.is_postgres else {})
         # Autocommit: SELECT 1 is then one round trip, with no BEGIN/ROLLBACK around it.
         self.engine = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True, pool_timeout=timeout,
                                     isolation_level="AUTOCOMMIT", connect_args=connect_args)
@@ -122,8 +139,7 @@ class RedisHealthCheck(HealthCheck):
 
     def __init__(self, url: str, timeout: float, slow_ms: float):
         super().__init__(timeout, slow_ms)
-        self.client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                     retry_on_timeout=False, decode_responses=True)
+        self.client = probe_redis_client(url, timeout, decode_responses=True)
 
     def probe(self) -> tuple[Status, dict[str, Any]]:
         key = f"flowdeck:health:probe:{secrets.token_hex(6)}"

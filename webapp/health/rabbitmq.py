@@ -37,15 +37,24 @@ class RabbitMQHealthCheck(HealthCheck):
         self.connects = 0
 
     def probe(self) -> tuple[Status, dict[str, Any]]:
+        """One fresh attempt after a kept connection fails: the broker may have dropped it while idle."""
         with self.lock:
+            if self.is_open():
+                try:
+                    return self.round_trip()
+                except Exception:
+                    self.close()
             try:
                 return self.round_trip()
             except Exception:
                 self.close()
                 raise
 
+    def is_open(self) -> bool:
+        return bool(self.connection and self.connection.is_open and self.channel and self.channel.is_open)
+
     def round_trip(self) -> tuple[Status, dict[str, Any]]:
-        if self.connection is None or self.connection.is_closed or self.channel is None or self.channel.is_closed:
+        if not self.is_open():
             self.close()
             self.open()
         token = secrets.token_hex(8).encode()

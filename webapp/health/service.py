@@ -14,7 +14,14 @@ from redis import Redis, RedisError
 
 from webapp.extensions import db
 from webapp.health.aggregator import Snapshot, SystemHealthAggregator
-from webapp.health.checks import DatabaseHealthCheck, HealthCheck, NotConfiguredCheck, RedisHealthCheck, Status
+from webapp.health.checks import (
+    DatabaseHealthCheck,
+    HealthCheck,
+    NotConfiguredCheck,
+    RedisHealthCheck,
+    Status,
+    probe_redis_client,
+)
 from webapp.health.rabbitmq import RabbitMQHealthCheck
 from webapp.health.workers import WorkersHealthCheck
 
@@ -52,9 +59,8 @@ def aggregator(app: Flask | None = None) -> SystemHealthAggregator:
 def history_client() -> Redis:
     extensions = current_app.extensions
     if "flowdeck_health_history" not in extensions:
-        timeout = current_app.config["HEALTH_TIMEOUT_SECONDS"]
-        extensions["flowdeck_health_history"] = Redis.from_url(
-            current_app.config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout)
+        extensions["flowdeck_health_history"] = probe_redis_client(
+            current_app.config["REDIS_URL"], current_app.config["HEALTH_TIMEOUT_SECONDS"])
     return extensions["flowdeck_health_history"]
 
 
