@@ -17,13 +17,13 @@ from webapp.api.errors import Conflict, NotFound
 from webapp.audit.service import record
 from webapp.clock import utcnow
 from webapp.extensions import db
+from webapp.queues import redis_connection
 from webapp.runs.dispatch import clear_stop, request_stop
 from webapp.runs.engine import advance, lock_run, move_run, move_step, start_waiting_runs, take_checkpoint, trigger
 from webapp.runs.models import Checkpoint, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
 from webapp.runs.states import STEP_RERUNNABLE
 from webapp.workflows.service import get_workflow
-from webapp.queues import redis_connection
 
 log = logging.getLogger(__name__)
 STOPPABLE_STEPS = ("pending", "queued", "retrying", "waiting_approval", "running")
@@ -163,7 +163,8 @@ def retry_step(run_id: int, step_id: str, actor) -> WorkflowRun:
     run = locked_run(run_id)
     step = find_step(run, step_id)
     if step.status not in STEP_RERUNNABLE:
-        raise Conflict(f"Step {step_id} is {step.status}; only failed, crashed, cancelled or skipped steps can be retried.",
+        raise Conflict(f"Step {step_id} is {step.status}; only failed, crashed, cancelled or skipped steps "
+                       "can be retried.",
                        details={"state": step.status})
     if run.status == "succeeded":
         raise Conflict(f"Run {run.id} is succeeded; there is nothing to retry.", details={"state": run.status})

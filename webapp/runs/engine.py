@@ -76,8 +76,8 @@ def trigger(workflow: Workflow, params: Any, *, actor_id: int | None,
     if workflow.archived:
         raise Conflict(f"Workflow {workflow.slug} is archived; it cannot be run.", details={"state": "archived"})
     if idempotency_key is not None:
-        existing = db.session.execute(select(WorkflowRun).where(
-            WorkflowRun.workflow_id == workflow.id, WorkflowRun.idempotency_key == idempotency_key)).scalar_one_or_none()
+        existing = db.session.scalar(select(WorkflowRun).where(
+            WorkflowRun.workflow_id == workflow.id, WorkflowRun.idempotency_key == idempotency_key))
         if existing is not None:
             return existing, False
     version = get_version(workflow)
@@ -124,7 +124,8 @@ def advance(run: WorkflowRun) -> None:
     while changed:
         changed = False
         for step in run.steps:
-            if step.status == "pending" and release(run, step, [status[name] for name in plan.spec(step.step_key).needs]):
+            needs = [status[name] for name in plan.spec(step.step_key).needs]
+            if step.status == "pending" and release(run, step, needs):
                 status[step.step_key] = step.status
                 changed = True
     settle(run)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from rq.timeouts import BaseDeathPenalty, UnixSignalDeathPenalty
+from sqlalchemy import select
 
 from webapp import logs
 from webapp.clock import utcnow
@@ -72,7 +73,8 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
         return None
     db.session.refresh(step, with_for_update=True)
     if step.rq_job_id != job_id or run.status not in ("running", "paused") or step.status not in ("queued", "retrying"):
-        log.info("step run %s: job %s has nothing to do (step %s, run %s)", step_run_id, job_id, step.status, run.status)
+        log.info("step run %s: job %s has nothing to do (step %s, run %s)",
+                 step_run_id, job_id, step.status, run.status)
         db.session.rollback()
         return None
     if step.status == "retrying":
@@ -80,7 +82,8 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
     move_step(step, "running", started_at=utcnow(), finished_at=None, worker=f"{socket.gethostname()}:{os.getpid()}")
     plan = plan_for(run.version)
     spec = plan.spec(step.step_key)
-    outputs = {other.step_key: other.output for other in run.steps if other.status == "succeeded"}
+    outputs = dict(db.session.execute(select(StepRun.step_key, StepRun.output).where(
+        StepRun.run_id == run.id, StepRun.status == "succeeded")).all())
     attempt = Attempt(run.id, step.id, step.step_key, step.attempt, spec.uses, spec.with_, step_timeout(plan, step),
                       run.params, outputs, {"id": run.id, "workflow": run.workflow.slug, "attempt": step.attempt})
     db.session.commit()

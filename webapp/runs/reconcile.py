@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 from dataclasses import asdict, dataclass
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -59,8 +59,7 @@ def reconcile(grace_seconds: float = 10.0) -> Report:
     db.session.rollback()
     for step_run_id, run_id in candidates:
         repair_step(run_id, step_run_id, cutoff, report)
-    for run_id, workflow_id in db.session.execute(
-            select(WorkflowRun.id, WorkflowRun.workflow_id).where(WorkflowRun.status.in_(RUN_ACTIVE))).all():
+    for (run_id,) in db.session.execute(select(WorkflowRun.id).where(WorkflowRun.status.in_(RUN_ACTIVE))).all():
         run = lock_run(run_id)
         advance(run)
         db.session.commit()
@@ -81,7 +80,8 @@ def repair_step(run_id: int, step_run_id: int, cutoff, report: Report) -> None:
         return
     job = fetch_job(step.rq_job_id)
     if step.status == "running" and not horse_alive(step, job):
-        log.warning("step %s of run %s: its worker died (job %s); marking it crashed", step.step_key, run.id, step.rq_job_id)
+        log.warning("step %s of run %s: its worker died (job %s); marking it crashed",
+                    step.step_key, run.id, step.rq_job_id)
         fail_attempt(run, step, "the worker running this step died", crashed=True)
         report.crashed += 1
     elif step.status != "running" and (step.queued_at or cutoff) <= cutoff and (
@@ -117,7 +117,7 @@ def horse_alive(step: StepRun, job: Job | None) -> bool:
     if worker is None or worker.last_heartbeat is None:
         return False
     beat = worker.last_heartbeat
-    beat = beat if beat.tzinfo else beat.replace(tzinfo=timezone.utc)
+    beat = beat if beat.tzinfo else beat.replace(tzinfo=UTC)
     return (utcnow() - beat).total_seconds() < HEARTBEAT_STALE_SECONDS
 
 
