@@ -126,6 +126,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from jobs.cli import jobs_cli
     from jobs.worker import worker_command
+    from webapp.health.cli import health_command
     from webapp.users.cli import users_cli
     from webapp.workflows.cli import workflows_cli
     from webapp.runs.cli import reconcile_command
@@ -133,5 +134,6 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(health_command)
     app.cli.add_command(workflows_cli)
     app.cli.add_command(reconcile_command)
