@@ -55,7 +55,9 @@ def run_command(slug: str, params: tuple[str, ...], idempotency_key: str | None,
 @click.command("reconcile")
 @click.option("--grace", default=10.0, show_default=True,
               help="Leave steps queued less than this many seconds ago alone (their job may be on its way).")
+@click.option("--overdue", default=30.0, show_default=True,
+              help="Enqueue scheduled retries that are this many seconds past their time.")
 @with_appcontext
-def reconcile_command(grace: float) -> None:
+def reconcile_command(grace: float, overdue: float) -> None:
     """Repair runs after worker crashes or a Redis loss: crashed steps retry, lost jobs are re-enqueued."""
-    click.echo(json.dumps(reconcile(grace_seconds=grace).as_dict()))
+    click.echo(json.dumps(reconcile(grace_seconds=grace, overdue_seconds=overdue).as_dict()))

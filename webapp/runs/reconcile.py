@@ -4,6 +4,9 @@ For every unfinished step of an active run:
 - ``queued``/``retrying`` whose RQ job is gone, failed or stopped: the attempt never started,
   so its job is enqueued again (same attempt; no retry is spent). This is how every run
   continues after Redis lost everything.
+- ``queued``/``retrying`` whose job is still scheduled well past its time: the worker holding
+  RQ's scheduler lock died, and another worker only takes the lock over minutes later; the job
+  is moved to its queue now.
 - ``running`` whose process is dead: on this host, the work horse's pid no longer exists; on
   another host, its RQ job is gone, not started, or its worker stopped sending heartbeats. The
   step becomes ``crashed`` (not ``failed``: its own code did not fail) and is retried per its
@@ -22,12 +25,13 @@ from datetime import UTC, timedelta
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 from rq.worker import Worker
 from sqlalchemy import select
 
 from webapp.clock import utcnow
 from webapp.extensions import db
-from webapp.queues import redis_connection
+from webapp.queues import get_queue, redis_connection
 from webapp.runs.dispatch import send_step
 from webapp.runs.engine import advance, lock_run, start_waiting_runs, step_timeout
 from webapp.runs.execution import fail_attempt
@@ -43,6 +47,7 @@ HEARTBEAT_STALE_SECONDS = 120
 @dataclass
 class Report:
     requeued: int = 0
+    released: int = 0
     crashed: int = 0
     runs_checked: int = 0
 
@@ -50,15 +55,16 @@ class Report:
         return asdict(self)
 
 
-def reconcile(grace_seconds: float = 10.0) -> Report:
+def reconcile(grace_seconds: float = 10.0, overdue_seconds: float = 30.0) -> Report:
     report = Report()
     cutoff = utcnow() - timedelta(seconds=grace_seconds)
+    overdue = utcnow() - timedelta(seconds=overdue_seconds)
     candidates = db.session.execute(
         select(StepRun.id, StepRun.run_id).join(WorkflowRun).where(
             WorkflowRun.status.in_(RUN_ACTIVE), StepRun.status.in_(STEP_ACTIVE))).all()
     db.session.rollback()
     for step_run_id, run_id in candidates:
-        repair_step(run_id, step_run_id, cutoff, report)
+        repair_step(run_id, step_run_id, cutoff, overdue, report)
     for (run_id,) in db.session.execute(select(WorkflowRun.id).where(WorkflowRun.status.in_(RUN_ACTIVE))).all():
         run = lock_run(run_id)
         advance(run)
@@ -72,7 +78,7 @@ def reconcile(grace_seconds: float = 10.0) -> Report:
     return report
 
 
-def repair_step(run_id: int, step_run_id: int, cutoff, report: Report) -> None:
+def repair_step(run_id: int, step_run_id: int, cutoff, overdue, report: Report) -> None:
     run = lock_run(run_id)
     step = db.session.get(StepRun, step_run_id, with_for_update=True, populate_existing=True)
     if run is None or run.status not in RUN_ACTIVE or step.status not in STEP_ACTIVE:
@@ -89,7 +95,23 @@ def repair_step(run_id: int, step_run_id: int, cutoff, report: Report) -> None:
         log.warning("step %s of run %s: job %s is missing; enqueueing it again", step.step_key, run.id, step.rq_job_id)
         send_step(db.session, step, timeout=step_timeout(plan_for(run.version), step), new_attempt=False)
         report.requeued += 1
+    elif job is not None and job.get_status(refresh=False) == "scheduled" and release_overdue(job, overdue):
+        log.warning("step %s of run %s: job %s was overdue; enqueued it", step.step_key, run.id, job.id)
+        report.released += 1
     db.session.commit()
+
+
+def release_overdue(job: Job, overdue) -> bool:
+    """Move a scheduled job that should have run before ``overdue`` to its queue."""
+    registry = ScheduledJobRegistry(queue=get_queue(job.origin))
+    try:
+        if registry.get_scheduled_time(job) > overdue:
+            return False
+    except NoSuchJobError:
+        return False
+    registry.remove(job)
+    get_queue(job.origin).enqueue_job(job)
+    return True
 
 
 def fetch_job(job_id: str | None) -> Job | None:

@@ -14,12 +14,14 @@ from webapp.runs.reconcile import reconcile
 from webapp.runs.service import get_run
 
 
-def test_a_worker_killed_mid_step_is_reconciled_as_crashed_and_the_retry_completes_the_run(db, workers, make_workflow, operator):
+def test_a_worker_killed_mid_step_is_reconciled_as_crashed_and_the_retry_completes_the_run(
+        db, workers, make_workflow, operator):
     make_workflow({"name": "fragile", "steps": [
         {"id": "think", "uses": "llm.complete", "with": {"model": "local-small", "prompt": "first thoughts"}},
         {"id": "slow", "uses": "control.sleep", "needs": ["think"], "with": {"seconds": 3},
          "retry": {"max": 1, "backoff": [0]}},
-        {"id": "summary", "uses": "llm.complete", "needs": ["slow"], "with": {"model": "local-small", "prompt": "sum up"}},
+        {"id": "summary", "uses": "llm.complete", "needs": ["slow"],
+         "with": {"model": "local-small", "prompt": "sum up"}},
     ]})
     workers.start(1)
     run = actions.trigger_run("fragile", {}, operator)[0]
@@ -58,7 +60,8 @@ def test_a_crashed_step_without_retries_left_stays_crashed_and_fails_the_run(db,
     assert [(s.step_key, s.status) for s in run.steps] == [("slow", "crashed"), ("after", "skipped")]
 
 
-def test_runs_complete_after_redis_is_flushed_mid_run_and_the_reconciler_runs(db, redis, workers, make_workflow, operator):
+def test_runs_complete_after_redis_is_flushed_mid_run_and_the_reconciler_runs(
+        db, redis, workers, make_workflow, operator):
     make_workflow({"name": "amnesia", "steps": [
         {"id": "a", "uses": "control.sleep", "with": {"seconds": 1}},
         {"id": "b", "uses": "control.sleep", "needs": ["a"], "with": {"seconds": 0.5}},
@@ -74,7 +77,8 @@ def test_runs_complete_after_redis_is_flushed_mid_run_and_the_reconciler_runs(db
     assert [r.status for r in finished] == ["succeeded"] * 4, workers.logs()
 
 
-def test_twenty_concurrent_runs_on_two_workers_all_succeed_and_run_each_step_once(db, redis, workers, make_workflow, operator):
+def test_twenty_concurrent_runs_on_two_workers_all_succeed_and_run_each_step_once(
+        db, redis, workers, make_workflow, operator):
     make_workflow({"name": "crowd", "steps": [
         counted("a"), counted("b", ["a"]), counted("c", ["a"]), counted("d", ["b", "c"])]})
     workers.start(2)
@@ -86,3 +90,15 @@ def test_twenty_concurrent_runs_on_two_workers_all_succeed_and_run_each_step_onc
     assert set(db.session.execute(select(StepRun.attempt)).scalars()) == {1}
     started = db.session.scalar(select(func.count()).select_from(Event).where(Event.type == "step.running"))
     assert started == 80
+
+
+def test_a_retry_left_waiting_in_the_scheduler_is_enqueued_by_the_reconciler(db, workers, make_workflow, operator):
+    make_workflow({"name": "patient", "steps": [
+        {"id": "flaky", "uses": "control.fail", "with": {"times": 1}, "retry": {"max": 1, "backoff": [3600]}}]})
+    workers.start(1)
+    run = actions.trigger_run("patient", {}, operator)[0]
+    wait_until(lambda: get_run(run.id).step("flaky").status == "retrying", what="the retry to be scheduled")
+    assert reconcile(grace_seconds=0).released == 0  # an hour early: left alone
+    assert reconcile(grace_seconds=0, overdue_seconds=-7200).released == 1  # as if two hours had passed
+    run = wait_for_run(run.id)
+    assert run.status == "succeeded" and run.step("flaky").attempt == 2, workers.logs()

@@ -50,7 +50,8 @@ def test_bad_trigger_bodies_get_a_clear_4xx(client, api_headers, gated, body, st
 
 def test_malformed_huge_and_misdirected_triggers_are_4xx(client, api_headers, gated, app):
     headers, _ = api_headers("operator")
-    malformed = client.post("/api/v3/workflows/gated-api/runs", data="{nope", headers={**headers, "Content-Type": "application/json"})
+    malformed = client.post("/api/v3/workflows/gated-api/runs", data="{nope",
+                            headers={**headers, "Content-Type": "application/json"})
     assert malformed.status_code == 400 and malformed.get_json()["error"]["code"] == "malformed_json"
     huge = trigger(client, headers, {"params": {"n": 1, "pad": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)}})
     assert huge.status_code == 413
@@ -77,7 +78,8 @@ def test_approve_via_api_then_acting_on_the_finished_gate_is_409_naming_its_stat
     assert decided.status_code == 200 and decided.get_json()["run"]["status"] == "failed"
     again = client.post(url, json={"approved": True}, headers=headers)
     assert again.status_code == 409 and "failed" in again.get_json()["error"]["message"]
-    assert client.post(f"/api/v3/runs/{run_id}/steps/nope/approve", json={"approved": True}, headers=headers).status_code == 404
+    unknown_step = client.post(f"/api/v3/runs/{run_id}/steps/nope/approve", json={"approved": True}, headers=headers)
+    assert unknown_step.status_code == 404
     cancel = client.post(f"/api/v3/runs/{run_id}/cancel", headers=headers)
     assert cancel.status_code == 409 and "from failed to cancelled" in cancel.get_json()["error"]["message"]
 
@@ -131,9 +133,11 @@ def test_runs_list_filters_and_pages_with_a_cursor(client, api_headers, gated, m
     actions.cancel(ids[0], user)
     first = client.get("/api/v3/runs?workflow=gated-api&limit=2", headers=headers).get_json()
     assert [r["id"] for r in first["items"]] == [ids[2], ids[1]] and first["next_cursor"]
-    second = client.get(f"/api/v3/runs?workflow=gated-api&limit=2&cursor={first['next_cursor']}", headers=headers).get_json()
+    next_page = f"/api/v3/runs?workflow=gated-api&limit=2&cursor={first['next_cursor']}"
+    second = client.get(next_page, headers=headers).get_json()
     assert [r["id"] for r in second["items"]] == [ids[0]] and second["next_cursor"] is None
-    assert [r["id"] for r in client.get("/api/v3/runs?status=cancelled", headers=headers).get_json()["items"]] == [ids[0]]
+    cancelled = client.get("/api/v3/runs?status=cancelled", headers=headers).get_json()["items"]
+    assert [r["id"] for r in cancelled] == [ids[0]]
     everyone = client.get(f"/api/v3/runs?triggered_by={user.id}&since=2000-01-01T00:00:00Z", headers=headers).get_json()
     assert [r["id"] for r in everyone["items"]] == [other, *reversed(ids)]
 

@@ -6,9 +6,11 @@ from webapp.runs.service import get_run
 
 def test_workflows_run_with_params_waits_for_the_run_and_prints_it(db, workers, make_workflow, flask_cli):
     make_workflow({"name": "cli-run", "params": {"n": {"type": "integer", "required": True}, "who": {"type": "string"}},
-                   "steps": [{"id": "say", "uses": "template.render", "with": {"template": "{{ params.who }} x{{ params.n }}"}}]})
+                   "steps": [{"id": "say", "uses": "template.render",
+                              "with": {"template": "{{ params.who }} x{{ params.n }}"}}]})
     workers.start(1)
-    result = flask_cli("workflows", "run", "cli-run", "--param", "n=2", "--param", "who=ann", "--wait", "--timeout", "60")
+    result = flask_cli("workflows", "run", "cli-run", "--param", "n=2", "--param", "who=ann",
+                       "--wait", "--timeout", "60")
     assert result.returncode == 0, result.stderr + workers.logs()
     run = json.loads(result.stdout)["run"]
     assert run["status"] == "succeeded" and run["params"] == {"n": 2, "who": "ann"}
