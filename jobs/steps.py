@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from rq import get_current_job
 
-from webapp.runs import execution, reconcile as reconciler
+from webapp.runs import execution
+from webapp.runs import reconcile as reconciler
 
 
 def execute_step(step_run_id: int) -> None:

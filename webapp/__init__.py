@@ -106,7 +106,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(workers_bp)
-    app.register_blueprint(create_api_blueprint([auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, runs_api_bp, workflows_api_bp]))
+    app.register_blueprint(create_api_blueprint([auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
     add_nav_item(app, NavItem("Health", "health.panel", order=80))
     add_nav_item(app, NavItem("Users", "users.index", "admin", order=90))
@@ -129,11 +129,12 @@ def register_commands(app: Flask) -> None:
     from webapp.health.cli import health_command
     from webapp.users.cli import users_cli
     from webapp.workflows.cli import workflows_cli
-    from webapp.runs.cli import reconcile_command
+    from webapp.runs.cli import reconcile_command, run_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(health_command)
     app.cli.add_command(workflows_cli)
+    workflows_cli.add_command(run_command)
     app.cli.add_command(reconcile_command)

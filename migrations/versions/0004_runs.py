@@ -5,9 +5,8 @@ Revises: 0003_workflows
 Create Date: 2026-11-26 03:26:00.681496
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0004_runs'

@@ -4,7 +4,12 @@ import itertools
 import pytest
 
 from webapp.runs.states import (
-    RUN_STATES, RUN_TRANSITIONS, STEP_STATES, STEP_TRANSITIONS, IllegalTransition, check_run_transition,
+    RUN_STATES,
+    RUN_TRANSITIONS,
+    STEP_STATES,
+    STEP_TRANSITIONS,
+    IllegalTransition,
+    check_run_transition,
     check_step_transition,
 )
 
