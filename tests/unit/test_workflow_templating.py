@@ -43,8 +43,20 @@ def test_the_sandbox_refuses_unsafe_attribute_access(template):
     ("{{ 'a' * 100000000 }}", "more than 1000000 items"),
     ("{{ 9 ** 99999 }}", "exponent 99999 is larger than 1000"),
     ("{{ range(10 ** 9) | list }}", "Range too big"),
+    ("{{ 'x'.ljust(10 ** 9) }}", "too large for a template"),
+    ("{{ 'x'.zfill(10 ** 8) }}", "too large for a template"),
+    ("{{ 'x' | center(10 ** 8) }}", "too large for a template"),
+    ("{{ 'x' | indent(10 ** 8, true) }}", "too large for a template"),
+    ("{{ '%999999999s' % 'x' }}", "format widths"),
+    ("{{ '%.99999999f' | format(1.5) }}", "format widths"),
+    ("{{ '{:>999999999}'.format('x') }}", "format widths"),
+    ("{{ '{:>{w}}'.format('x', w=10 ** 9) }}", "too large for a template"),
+    ("{{ ('x' * 1000000) | replace('x', 'yy') }}", "replace would give more than 1000000"),
+    ("{{ ('x' * 1000000).replace('x', 'yy') }}", "replace would give more than 1000000"),
+    ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "RecursionError"),
+    ("{% for i in range(100000) %}{{ 'x' * 999999 }}{% endfor %}", "rendered text is longer than 1000000"),
 ])
-def test_the_sandbox_refuses_huge_results(template, message):
+def test_the_sandbox_refuses_huge_results_and_runaway_recursion(template, message):
     with pytest.raises(RenderError, match=message):
         render_inputs({"x": template}, SCOPE)
 
@@ -63,3 +75,14 @@ def test_syntax_check_names_the_problem_and_accepts_good_templates():
     assert "template syntax error" in syntax_error("{{ params.name ")
     assert "template syntax error" in syntax_error("{% if params.flag %}yes")
     assert syntax_error("{% if params.flag %}yes{% endif %} {{ params.name | upper }}") is None
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("{{ 'x'.ljust(3) }}|", "x  |"),
+    ("{{ 'Order 12345678: %s' % params.name }}", "Order 12345678: Ada"),
+    ("{{ '%5.2f' | format(1.5) }}", " 1.50"),
+    ("{{ params.name | replace('A', 'a') }}", "ada"),
+    ("{{ '{:>4}'.format(params.count) }}", "   3"),
+])
+def test_ordinary_formatting_still_works(template, expected):
+    assert render_inputs({"x": template}, SCOPE)["x"] == expected

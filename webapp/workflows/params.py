@@ -58,9 +58,9 @@ def schema_errors(params: Any) -> list[tuple[str, str]]:
             continue
         errors.extend((f"{where}.{key}", "unknown field (allowed: default, description, required, type)")
                       for key in sorted(set(spec) - PARAM_FIELDS))
-        kind = spec.get("type")
+        kind = spec.get("type") if isinstance(spec.get("type"), str) else None
         if kind not in TYPE_CHECKS:
-            errors.append((f"{where}.type", f"must be one of {', '.join(TYPE_CHECKS)}, got {kind!r}"))
+            errors.append((f"{where}.type", f"must be one of {', '.join(TYPE_CHECKS)}, got {spec.get('type')!r}"))
         if not isinstance(spec.get("required", False), bool):
             errors.append((f"{where}.required", "must be true or false"))
         if not isinstance(spec.get("description", ""), str):

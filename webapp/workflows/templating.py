@@ -1,8 +1,7 @@
 """Rendering ``with`` inputs in Jinja's sandbox (SECURITY 29).
 
-Templates see ``params``, ``steps.<id>.output`` and ``run``, nothing else. The sandbox refuses
-attribute access to internals (``__class__``, ``mro`` ...), and the size of ``*`` and ``**``
-results is capped so a definition cannot allocate gigabytes. A string that is exactly one
+Templates see ``params``, ``steps.<id>.output`` and ``run``, nothing else, in the sandbox of
+``webapp.workflows.sandbox`` (no internals, bounded result sizes). A string that is exactly one
 ``{{ expression }}`` keeps the expression's native type, so ``"{{ params.count }}"`` stays an
 integer and ``"{{ steps.fetch.output }}"`` stays an object; any other string renders to text.
 """
@@ -12,33 +11,18 @@ import re
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, Undefined
-from jinja2.sandbox import SandboxedEnvironment
 
 from webapp.steps.base import StepFailed
+from webapp.workflows.sandbox import MAX_RESULT_LENGTH, LimitedSandbox
 
 SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
-MAX_RESULT_LENGTH = 1_000_000
-MAX_EXPONENT = 1000
 
 
 class RenderError(StepFailed):
     """A template failed at run time (undefined name, sandbox refusal, type error)."""
 
 
-class _LimitedSandbox(SandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-            raise TemplateError(f"exponent {right} is larger than {MAX_EXPONENT}")
-        if operator == "*" and isinstance(left, str | list) != isinstance(right, str | list):
-            sized, count = (left, right) if isinstance(left, str | list) else (right, left)
-            if isinstance(count, int) and len(sized) * count > MAX_RESULT_LENGTH:
-                raise TemplateError(f"repeating gives more than {MAX_RESULT_LENGTH} items")
-        return super().call_binop(context, operator, left, right)
-
-
-_env = _LimitedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 def is_template(value: Any) -> bool:
@@ -69,10 +53,14 @@ def render_value(text: str, scope: dict[str, Any]) -> Any:
     match = SINGLE_EXPRESSION.match(text)
     if match and "{{" not in match.group("expr"):
         return _env.compile_expression(match.group("expr"), undefined_to_none=False)(**scope)
-    rendered = _env.from_string(text).render(**scope)
-    if len(rendered) > MAX_RESULT_LENGTH:
-        raise TemplateError(f"the rendered text is longer than {MAX_RESULT_LENGTH} characters")
-    return rendered
+    parts: list[str] = []
+    length = 0
+    for part in _env.from_string(text).generate(**scope):  # streamed, so a loop cannot build gigabytes
+        length += len(part)
+        if length > MAX_RESULT_LENGTH:
+            raise TemplateError(f"the rendered text is longer than {MAX_RESULT_LENGTH} characters")
+        parts.append(part)
+    return "".join(parts)
 
 
 def render_inputs(with_: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +81,6 @@ def _render(value: Any, scope: dict[str, Any], path: str) -> Any:
             rendered._fail_with_undefined_error()
     except TemplateError as error:
         raise RenderError(f"{path}: {error.message or error}") from None
-    except (TypeError, ValueError, ArithmeticError, LookupError) as error:
+    except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as error:
         raise RenderError(f"{path}: {type(error).__name__}: {error}") from None
     return rendered
