@@ -1,7 +1,9 @@
 """Workers, queues and failed jobs through the API and the /workers page, with a real worker."""
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import csrf_token_from
+from webapp.audit.models import AuditEvent
 from webapp.queues import enqueue, get_queue
 
 
@@ -42,20 +44,28 @@ def test_viewer_and_operator_cannot_requeue(client, api_headers, failed_job):
         assert response.status_code == 403
 
 
-def test_admin_requeues_a_failed_job(client, api_headers, failed_job):
-    headers, _ = api_headers("admin")
+def audit_rows(db, event):
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.event == event)).all()
+
+
+def test_admin_requeues_a_failed_job_and_it_is_audited(client, db, api_headers, failed_job):
+    headers, admin = api_headers("admin")
     response = client.post(f"/api/v3/queues/default/failed/{failed_job.id}/requeue", headers=headers)
     assert response.status_code == 200 and response.json["job"]["status"] == "queued"
     assert failed_job.get_status(refresh=True) == "queued"
     assert get_queue("default").failed_job_registry.count == 0
+    [row] = audit_rows(db, "job.requeue")
+    assert (row.actor_id, row.target_type, row.target_id) == (admin.id, "rq_job", failed_job.id)
+    assert row.details == {"queue": "default"}
 
 
-def test_admin_deletes_a_failed_job(client, api_headers, failed_job, redis):
-    headers, _ = api_headers("admin")
+def test_admin_deletes_a_failed_job_and_it_is_audited(client, db, api_headers, failed_job, redis):
+    headers, admin = api_headers("admin")
     response = client.delete(f"/api/v3/queues/default/failed/{failed_job.id}", headers=headers)
     assert response.status_code == 204
     assert get_queue("default").failed_job_registry.count == 0
     assert not redis.exists(f"rq:job:{failed_job.id}")
+    assert [row.actor_id for row in audit_rows(db, "job.delete")] == [admin.id]
 
 
 @pytest.mark.parametrize("path, code", [
@@ -90,3 +100,4 @@ def test_workers_page_shows_no_buttons_to_viewers(client, login_as, failed_job):
     assert "JSONDecodeError" in html and "Requeue" not in html
     token = csrf_token_from(html)
     assert client.post(f"/workers/failed/default/{failed_job.id}/delete", data={"csrf_token": token}).status_code == 403
+    assert failed_job.get_status(refresh=True) == "failed"

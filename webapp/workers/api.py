@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
+from flask_login import current_user
 from pydantic import Field
 
 from webapp.api.inputs import Query, parse_query
@@ -44,12 +45,12 @@ def failed(name: str):
 @bp.post("/queues/<name>/failed/<job_id>/requeue")
 @require_role("admin")
 def requeue(name: str, job_id: str):
-    service.requeue_failed(redis_connection(), name, job_id, configured())
+    service.requeue_failed(redis_connection(), name, job_id, configured(), current_user)
     return jsonify({"job": {"id": job_id, "queue": name, "status": "queued"}})
 
 
 @bp.delete("/queues/<name>/failed/<job_id>")
 @require_role("admin")
 def delete(name: str, job_id: str):
-    service.delete_failed(redis_connection(), name, job_id, configured())
+    service.delete_failed(redis_connection(), name, job_id, configured(), current_user)
     return "", 204

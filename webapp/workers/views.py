@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from webapp.clock import utcnow
 from webapp.queues import redis_connection
@@ -26,7 +27,7 @@ def index():
 @bp.post("/workers/failed/<queue>/<job_id>/requeue")
 @require_role("admin")
 def requeue(queue: str, job_id: str):
-    service.requeue_failed(redis_connection(), queue, job_id, current_app.config["RQ_QUEUES"])
+    service.requeue_failed(redis_connection(), queue, job_id, current_app.config["RQ_QUEUES"], current_user)
     flash(f"Job {job_id} is queued again on {queue}.", "info")
     return redirect(url_for("workers.index"))
 
@@ -34,6 +35,6 @@ def requeue(queue: str, job_id: str):
 @bp.post("/workers/failed/<queue>/<job_id>/delete")
 @require_role("admin")
 def delete(queue: str, job_id: str):
-    service.delete_failed(redis_connection(), queue, job_id, current_app.config["RQ_QUEUES"])
+    service.delete_failed(redis_connection(), queue, job_id, current_app.config["RQ_QUEUES"], current_user)
     flash(f"Job {job_id} was deleted.", "info")
     return redirect(url_for("workers.index"))
