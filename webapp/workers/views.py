@@ -11,6 +11,8 @@ from webapp.workers import service
 
 bp = Blueprint("workers", __name__)
 FAILED_PER_QUEUE = 20
+ACTIONS = {"requeue": (service.requeue_failed, "Job {job} is queued again on {queue}."),
+           "delete": (service.delete_failed, "Job {job} was deleted.")}
 
 
 @bp.get("/workers")
@@ -24,17 +26,10 @@ def index():
     return render_template("workers/index.html", workers=workers, queues=stats, failed=failed)
 
 
-@bp.post("/workers/failed/<queue>/<job_id>/requeue")
+@bp.post("/workers/failed/<queue>/<job_id>/<any(requeue, delete):action>")
 @require_role("admin")
-def requeue(queue: str, job_id: str):
-    service.requeue_failed(redis_connection(), queue, job_id, current_app.config["RQ_QUEUES"], current_user)
-    flash(f"Job {job_id} is queued again on {queue}.", "info")
-    return redirect(url_for("workers.index"))
-
-
-@bp.post("/workers/failed/<queue>/<job_id>/delete")
-@require_role("admin")
-def delete(queue: str, job_id: str):
-    service.delete_failed(redis_connection(), queue, job_id, current_app.config["RQ_QUEUES"], current_user)
-    flash(f"Job {job_id} was deleted.", "info")
+def act(queue: str, job_id: str, action: str):
+    perform, message = ACTIONS[action]
+    perform(redis_connection(), queue, job_id, current_app.config["RQ_QUEUES"], current_user)
+    flash(message.format(job=job_id, queue=queue), "info")
     return redirect(url_for("workers.index"))
