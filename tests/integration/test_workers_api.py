@@ -101,3 +101,10 @@ def test_workers_page_shows_no_buttons_to_viewers(client, login_as, failed_job):
     token = csrf_token_from(html)
     assert client.post(f"/workers/failed/default/{failed_job.id}/delete", data={"csrf_token": token}).status_code == 403
     assert failed_job.get_status(refresh=True) == "failed"
+
+
+def test_workers_page_answers_404_to_an_unknown_action(client, login_as, failed_job):
+    login_as("admin")
+    token = csrf_token_from(client.get("/workers").get_data(as_text=True))
+    assert client.post(f"/workers/failed/default/{failed_job.id}/explode", data={"csrf_token": token}).status_code == 404
+    assert failed_job.get_status(refresh=True) == "failed"

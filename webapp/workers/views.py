@@ -1,7 +1,7 @@
 """/workers: RQ workers, queue depths and failed jobs; admins requeue or delete failed jobs."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from webapp.clock import utcnow
@@ -26,9 +26,11 @@ def index():
     return render_template("workers/index.html", workers=workers, queues=stats, failed=failed)
 
 
-@bp.post("/workers/failed/<queue>/<job_id>/<any(requeue, delete):action>")
+@bp.post("/workers/failed/<queue>/<job_id>/<action>")
 @require_role("admin")
 def act(queue: str, job_id: str, action: str):
+    if action not in ACTIONS:
+        abort(404)
     perform, message = ACTIONS[action]
     perform(redis_connection(), queue, job_id, current_app.config["RQ_QUEUES"], current_user)
     flash(message.format(job=job_id, queue=queue), "info")
