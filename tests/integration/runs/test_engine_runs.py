@@ -33,6 +33,8 @@ def test_a_three_step_run_succeeds_passing_outputs_along_and_records_its_cost(db
     assert [c.seq for c in checkpoints] == [1, 2, 3]
     types = [e.type for e in db.session.execute(select(Event).order_by(Event.id)).scalars()]
     assert types[0] == "run.queued" and types[-1] == "run.succeeded" and types.count("step.succeeded") == 3
+    step_lines = [line for line in workers.logs().splitlines() if "attempt 1 started" in line]
+    assert len(step_lines) == 3 and all(f"run={run.id}]" in line for line in step_lines)
 
 
 def test_fan_out_then_fan_in_runs_the_join_once_after_every_branch(db, redis, workers, make_workflow, operator):
