@@ -1,8 +1,12 @@
 """Workers, queues and failed jobs through the API and the /workers page, with a real worker."""
 import pytest
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import select
 
 from tests.conftest import csrf_token_from
+from tests.integration.health_servers import refused_port
 from webapp.audit.models import AuditEvent
 from webapp.queues import enqueue, get_queue
 
@@ -106,5 +110,29 @@ def test_workers_page_shows_no_buttons_to_viewers(client, login_as, failed_job):
 def test_workers_page_answers_404_to_an_unknown_action(client, login_as, failed_job):
     login_as("admin")
     token = csrf_token_from(client.get("/workers").get_data(as_text=True))
-    assert client.post(f"/workers/failed/default/{failed_job.id}/explode", data={"csrf_token": token}).status_code == 404
+    response = client.post(f"/workers/failed/default/{failed_job.id}/explode", data={"csrf_token": token})
+    assert response.status_code == 404
     assert failed_job.get_status(refresh=True) == "failed"
+
+
+@pytest.fixture
+def redis_unreachable(app):
+    """The app's Redis client pointed at a refused port, without retries, for one test."""
+    saved = app.extensions.get("flowdeck_redis")
+    app.extensions["flowdeck_redis"] = Redis.from_url(f"redis://127.0.0.1:{refused_port()}/0",
+                                                      retry=Retry(NoBackoff(), 0))
+    yield
+    app.extensions["flowdeck_redis"] = saved
+
+
+def test_queues_api_answers_503_while_redis_is_unreachable(client, api_headers, redis_unreachable):
+    headers, _ = api_headers("viewer")
+    response = client.get("/api/v3/queues", headers=headers)
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "dependency_unavailable"
+
+
+def test_workers_page_answers_503_while_redis_is_unreachable(client, login_as, redis_unreachable):
+    login_as("viewer")
+    response = client.get("/workers")
+    assert response.status_code == 503 and "Redis is unreachable" in response.get_data(as_text=True)

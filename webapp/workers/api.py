@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 from flask_login import current_user
 from pydantic import Field
+from redis import RedisError
 
+from webapp.api.errors import error_response
 from webapp.api.inputs import Query, parse_query
 from webapp.clock import utcnow
 from webapp.queues import redis_connection
@@ -12,6 +14,13 @@ from webapp.security import require_role
 from webapp.workers import service
 
 bp = Blueprint("workers_api", __name__)
+
+
+@bp.errorhandler(RedisError)
+def redis_unavailable(error: RedisError):
+    """Everything here lives in Redis: while it is unreachable, say so with a 503 (DESIGN 10)."""
+    return error_response(503, "dependency_unavailable", "Redis is unreachable, so workers and queues cannot be read.",
+                          {"dependency": "redis"})
 
 
 class FailedQuery(Query):

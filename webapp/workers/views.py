@@ -3,13 +3,22 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
+from redis import RedisError
 
+from webapp import logs
 from webapp.clock import utcnow
 from webapp.queues import redis_connection
 from webapp.security import require_role
 from webapp.workers import service
 
 bp = Blueprint("workers", __name__)
+
+
+@bp.errorhandler(RedisError)
+def redis_unavailable(error: RedisError):
+    return render_template("errors/error.html", status=503, title="Redis is unreachable",
+                           message="Workers, queues and failed jobs live in Redis, which does not answer right now.",
+                           request_id=logs.current("request_id")), 503
 FAILED_PER_QUEUE = 20
 ACTIONS = {"requeue": (service.requeue_failed, "Job {job} is queued again on {queue}."),
            "delete": (service.delete_failed, "Job {job} was deleted.")}
