@@ -5,12 +5,12 @@ is execution; the rest of ``/workflows`` belongs to webapp/workflows.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from flask import Blueprint, jsonify
 from flask_login import current_user
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from webapp.api.errors import ApiError
 from webapp.api.inputs import Body, Query, parse_body, parse_query
@@ -35,6 +35,12 @@ class RunsQuery(Query):
     since: datetime | None = None
     cursor: str | None = Field(default=None, max_length=500)
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+    @field_validator("since")
+    @classmethod
+    def utc_when_naive(cls, since: datetime | None) -> datetime | None:
+        """``since=2026-01-01`` means midnight UTC; stored times are all aware UTC."""
+        return since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
 
 
 class ResumeBody(Body):

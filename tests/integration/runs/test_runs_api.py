@@ -140,6 +140,7 @@ def test_runs_list_filters_and_pages_with_a_cursor(client, api_headers, gated, m
     assert [r["id"] for r in cancelled] == [ids[0]]
     everyone = client.get(f"/api/v3/runs?triggered_by={user.id}&since=2000-01-01T00:00:00Z", headers=headers).get_json()
     assert [r["id"] for r in everyone["items"]] == [other, *reversed(ids)]
+    assert client.get("/api/v3/runs?since=2999-01-01", headers=headers).get_json()["items"] == []
 
 
 @pytest.mark.parametrize("query,status", [
