@@ -174,3 +174,14 @@ def test_max_concurrent_runs_holds_extra_runs_queued_and_starts_them_in_order(db
     assert [r.status for r in finished] == ["succeeded"] * 3, workers.logs()
     for earlier, later in zip(finished, finished[1:], strict=False):
         assert later.started_at >= earlier.finished_at
+
+
+def test_a_step_running_past_its_timeout_fails_and_its_retry_policy_applies(db, workers, make_workflow, operator):
+    make_workflow({"name": "slowpoke", "steps": [
+        {"id": "nap", "uses": "control.sleep", "with": {"seconds": 20}, "timeout": 1,
+         "retry": {"max": 1, "backoff": [0]}},
+    ]})
+    workers.start(1)
+    run = wait_for_run(actions.trigger_run("slowpoke", {}, operator)[0].id)
+    nap = run.step("nap")
+    assert (run.status, nap.status, nap.attempt, nap.error) == ("failed", "failed", 2, "timed out after 1s")
