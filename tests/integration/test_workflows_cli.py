@@ -1,9 +1,13 @@
 """``flask workflows import FILE``: JSON or YAML, idempotent, every problem printed."""
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
 
+from webapp.runs.service import get_run, run_json
+from webapp.steps.llm_providers import count_tokens
+from webapp.steps.python_functions import count_words
 from webapp.workflows.models import Workflow, WorkflowVersion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +57,24 @@ def test_a_plugin_kind_named_in_step_plugins_can_be_imported(db, flask_cli, tmp_
                             extra_env={"STEP_PLUGINS": "tests.integration.step_plugin"})
     assert without.returncode == 1 and "unknown step kind 'test.shout'" in without.stderr
     assert with_plugin.returncode == 0, with_plugin.stderr
+
+
+def test_the_shipped_example_runs_offline_to_the_end_with_a_real_worker(db, redis, flask_cli):
+    """The newcomer's path: import the example, trigger it, let a worker run it (burst mode)."""
+    assert flask_cli("workflows", "import", str(ROOT / "examples" / "hello.json")).returncode == 0
+    triggered = flask_cli("workflows", "run", "hello", "--param", "name=Ada")
+    assert triggered.returncode == 0, triggered.stderr
+    run_id = json.loads(triggered.stdout)["run"]["id"]
+    worker = flask_cli("worker", "--burst", timeout=120)
+    assert worker.returncode == 0, worker.stderr
+
+    db.session.expire_all()
+    run = run_json(get_run(run_id))
+    steps = {step["step_id"]: step for step in run["steps"]}
+    assert run["status"] == "succeeded", run
+    assert steps["greet"]["output"] == "Hello, Ada! Tell me something about workflows."
+    answer = steps["answer"]["output"]
+    assert answer["tokens_in"] == count_tokens(steps["greet"]["output"]) and Decimal(steps["answer"]["cost"]) > 0
+    assert steps["count"]["output"] == count_words(answer["text"])
+    assert steps["report"]["output"] == (f"local-small answered {steps['count']['output']['words']} words for Ada: "
+                                         f"{answer['text']}")
