@@ -44,7 +44,7 @@ def deliver(mail: OutboxMail, url: str) -> None:
             smtp.send_message(message)
         mail.sent_at = utcnow()
     except (OSError, smtplib.SMTPException) as error:
-        log.warning("mail to outbox row could not be sent: %s", type(error).__name__)
+        log.warning("mail to %s could not be sent (%s); it stays in the outbox", mail.recipient, type(error).__name__)
         mail.error = type(error).__name__
 
 
