@@ -8,6 +8,7 @@ from sqlalchemy import select
 from webapp.api.errors import ValidationFailed
 from webapp.api.pagination import encode_cursor
 from webapp.audit.models import AuditEvent
+from webapp.events.models import Event
 from webapp.workflows.service import validate_trigger_params
 
 HELLO = {
@@ -65,7 +66,19 @@ def test_create_update_and_archive_are_audited(client, operator, db):
     assert [(e.event, e.target_type, e.target_id) for e in events] == [
         ("workflow.create", "workflow", "hello-api"), ("workflow.update", "workflow", "hello-api"),
         ("workflow.archive", "workflow", "hello-api")]
-    assert events[1].details == {"version": 2} and events[0].actor_id is not None
+    assert [e.details for e in events] == [{"version": 1}, {"version": 2}, {"version": 2}]
+    assert events[0].actor_id is not None
+
+
+def test_create_update_and_archive_publish_workflow_events(client, operator, db):
+    create(client, operator)
+    client.put("/api/v3/workflows/hello-api", json={"definition": definition(description="v2")}, headers=operator)
+    client.put("/api/v3/workflows/hello-api", json={"definition": definition(description="v2")}, headers=operator)
+    client.delete("/api/v3/workflows/hello-api", headers=operator)
+    events = db.session.scalars(select(Event).where(Event.type.startswith("workflow.")).order_by(Event.id)).all()
+    assert [(e.type, e.payload["slug"], e.payload["version"]) for e in events] == [
+        ("workflow.created", "hello-api", 1), ("workflow.updated", "hello-api", 2),
+        ("workflow.archived", "hello-api", 2)]
 
 
 def test_a_yaml_definition_is_accepted(client, operator):

@@ -1,7 +1,7 @@
 """Workflows and their immutable versions: create, update, archive, import, list, read.
 
 Callers (API, CLI, the run engine) share these functions; they raise ``ApiError`` subclasses
-and never commit, except where noted, so an audit event commits with its action.
+and never commit, so the audit row and the ``workflow.*`` outbox event commit with the action.
 Saving an unchanged definition (same canonical JSON) adds no version, which makes imports
 idempotent.
 """
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.api.errors import Conflict, NotFound, ValidationFailed
 from webapp.audit.service import record
+from webapp.events.service import publish
 from webapp.extensions import db
 from webapp.workflows.definition import slugify, validate_definition
 from webapp.workflows.loading import definition_hash, load_definition
@@ -76,7 +77,7 @@ def create_workflow(raw: Any, actor=None) -> Workflow:
     except IntegrityError:
         raise Conflict(f"A workflow {slug!r} was just created by someone else.") from None
     _add_version(workflow, definition, actor)
-    record("workflow.create", actor=actor, target_type="workflow", target_id=slug, details={"version": 1})
+    _announce("create", workflow, actor)
     return workflow
 
 
@@ -93,8 +94,7 @@ def update_workflow(slug: str, raw: Any, actor=None) -> tuple[Workflow, bool]:
     if get_version(workflow).definition_hash == definition_hash(definition):
         return workflow, False
     _add_version(workflow, definition, actor)
-    record("workflow.update", actor=actor, target_type="workflow", target_id=slug,
-           details={"version": workflow.current_version})
+    _announce("update", workflow, actor)
     return workflow, True
 
 
@@ -103,7 +103,7 @@ def archive_workflow(slug: str, actor=None) -> Workflow:
     workflow = get_workflow(slug, for_update=True)
     if not workflow.archived:
         workflow.archived = True
-        record("workflow.archive", actor=actor, target_type="workflow", target_id=slug)
+        _announce("archive", workflow, actor)
     return workflow
 
 
@@ -161,6 +161,14 @@ def _add_version(workflow: Workflow, definition: dict[str, Any], actor) -> Workf
     db.session.add(version)
     db.session.flush()
     return version
+
+
+def _announce(action: str, workflow: Workflow, actor) -> None:
+    """Audit the operator's action and publish the domain event, both in the caller's transaction."""
+    record(f"workflow.{action}", actor=actor, target_type="workflow", target_id=workflow.slug,
+           details={"version": workflow.current_version})
+    publish(f"workflow.{action}d", {"workflow_id": workflow.id, "slug": workflow.slug,
+                                     "version": workflow.current_version, "actor_id": _actor_id(actor)})
 
 
 def _actor_id(actor) -> int | None:
