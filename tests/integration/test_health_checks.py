@@ -229,3 +229,9 @@ def test_redis_check_survives_a_connection_dropped_while_idle(redis_url):
         assert result.status is Status.HEALTHY, result.error
     finally:
         proxy.stop()
+
+
+def test_database_check_works_on_the_embedded_sqlite_database(tmp_path):
+    result = DatabaseHealthCheck(f"sqlite:///{tmp_path / 'flowdeck.db'}", None, 1.0, SLOW_MS).run()
+    assert result.status is Status.HEALTHY, result.error
+    assert result.details == {"backend": "sqlite"}
