@@ -50,6 +50,11 @@ def test_template_render_outputs_the_rendered_text():
     assert run("template.render", {"template": "Hello Ada"}).output == "Hello Ada"
 
 
+def test_template_render_writes_a_native_value_as_json_text():
+    assert run("template.render", {"template": {"words": 3}}).output == '{"words": 3}'
+    assert run("template.render", {"template": 42}).output == "42"
+
+
 def test_python_call_runs_registered_functions():
     assert run("python.call", {"function": "add", "args": [1, 2, 3.5]}).output == 6.5
     assert run("python.call", {"function": "echo", "kwargs": {"value": {"a": 1}}}).output == {"a": 1}
