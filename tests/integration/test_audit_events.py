@@ -111,3 +111,16 @@ def test_captured_logs_and_audit_rows_never_contain_passwords_or_tokens(client, 
     for secret in secrets:
         assert secret not in caplog.text
         assert secret not in stored
+
+
+def test_user_changes_are_also_published_as_domain_events(client, api_headers, make_user):
+    from webapp.events.models import Event
+
+    headers, _ = api_headers("admin")
+    user = make_user("operator")
+    for _ in range(5):
+        api_login(client, user.email, "wrong password!")
+    client.post(f"/api/v3/users/{user.id}/unlock", headers=headers)
+    client.patch(f"/api/v3/users/{user.id}", headers=headers, json={"role": "viewer"})
+    events = [(e.type, e.payload["user_id"]) for e in database.session.query(Event).order_by(Event.id)]
+    assert events == [("auth.locked", user.id), ("auth.unlocked", user.id), ("user.role_change", user.id)]

@@ -22,7 +22,7 @@ from webapp.auth.passwords import hash_password, verify_password
 from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.users.models import User, normalize_email
-from webapp.users.service import find_by_email
+from webapp.users.service import announce, find_by_email
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ def authenticate(email: str, password: str) -> AuthResult:
     if not verify_password(password, user.password_hash):
         result = _fail(user, address, "wrong_password")
         if locking:
-            record("auth.locked", actor=None, target_type="user", target_id=user.id,
-                   details={"failures": user.failed_login_count, "until": user.locked_until.isoformat()})
+            announce("auth.locked", None, user,
+                     {"failures": user.failed_login_count, "until": user.locked_until.isoformat()})
             db.session.commit()
         return result
     user.failed_login_count = 0

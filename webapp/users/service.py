@@ -1,8 +1,9 @@
 """Creating, finding and administering users; the CLI, the pages and the API call these.
 
-Every admin action writes its audit event in the same transaction and, where it takes access
-away (lock, suspend, deactivate, role change, revoke), ends the user's sessions so the change
-applies at their next request (SECURITY 12).
+Every admin action writes its audit event and its domain event (``user.*``/``auth.*`` in the
+events outbox, DESIGN §9) in the same transaction and, where it takes access away (lock,
+suspend, deactivate, role change, revoke), ends the user's sessions so the change applies at
+their next request (SECURITY 12).
 """
 from __future__ import annotations
 
@@ -17,9 +18,16 @@ from webapp.audit.service import record
 from webapp.auth import sessions
 from webapp.auth.passwords import hash_password, password_problem
 from webapp.clock import utcnow
+from webapp.events.service import publish
 from webapp.extensions import db
 from webapp.security import ROLES
 from webapp.users.models import USER_STATUSES, User, normalize_email
+
+
+def announce(event: str, actor: User | int | None, user: User, details: dict[str, Any]) -> None:
+    """Audit a change to ``user`` and publish it as a domain event, in the caller's transaction."""
+    record(event, actor=actor, target_type="user", target_id=user.id, details=details)
+    publish(event, {"user_id": user.id, **details})
 
 
 def find_by_email(email: str) -> User | None:
@@ -59,7 +67,7 @@ def admin_create(actor: User, email: str, password: str, *, name: str, role: str
         raise Conflict("An account with this email already exists.", code="email_taken")
     user = create_user(email, password, name=name, role=role, status="active")
     user.email_verified_at = utcnow()
-    record("user.create", actor=actor, target_type="user", target_id=user.id, details={"role": role})
+    announce("user.create", actor, user, {"role": role})
     db.session.commit()
     return user
 
@@ -70,8 +78,7 @@ def set_role(actor: User | None, user: User, role: str) -> None:
     if role == user.role:
         return
     _guard_last_admin(user, role=role)
-    record("user.role_change", actor=actor, target_type="user", target_id=user.id,
-           details={"from": user.role, "to": role})
+    announce("user.role_change", actor, user, {"from": user.role, "to": role})
     user.role = role
     sessions.revoke_all(user.id, "role_change")
     db.session.commit()
@@ -84,8 +91,7 @@ def set_status(actor: User | None, user: User, status: str) -> None:
         return
     if status != "active":
         _guard_last_admin(user, status=status)
-    record("user.status_change", actor=actor, target_type="user", target_id=user.id,
-           details={"from": user.status, "to": status})
+    announce("user.status_change", actor, user, {"from": user.status, "to": status})
     user.status = status
     if status != "active":
         sessions.revoke_all(user.id, status)
@@ -103,16 +109,14 @@ def lock(actor: User | None, user: User, minutes: int, reason: str = "") -> None
     if actor is not None and actor.id == user.id:
         raise Conflict("You cannot lock your own account.", code="cannot_lock_self")
     user.locked_until = utcnow() + timedelta(minutes=minutes)
-    record("auth.locked", actor=actor, target_type="user", target_id=user.id,
-           details={"minutes": minutes, "reason": reason, "until": user.locked_until.isoformat()})
+    announce("auth.locked", actor, user, {"minutes": minutes, "reason": reason, "until": user.locked_until.isoformat()})
     sessions.revoke_all(user.id, "locked")
     db.session.commit()
 
 
 def unlock(actor: User | None, user: User) -> None:
     """Clear the lock and the failure counter (SECURITY 7)."""
-    record("auth.unlocked", actor=actor, target_type="user", target_id=user.id,
-           details={"failures": user.failed_login_count})
+    announce("auth.unlocked", actor, user, {"failures": user.failed_login_count})
     user.locked_until = None
     user.failed_login_count = 0
     db.session.commit()
