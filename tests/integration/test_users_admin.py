@@ -1,4 +1,6 @@
 """Admin user management over the API and the htmx console (SECURITY 18, 24)."""
+import re
+
 import pytest
 
 from tests.conftest import csrf_token_from
@@ -124,3 +126,47 @@ def test_viewer_sees_no_admin_pages_or_nav(client, login_as):
     for path in ("/users", "/audit", "/mail"):
         assert client.get(path).status_code == 403
         assert f'href="{path}"' not in overview
+
+
+def test_admin_ends_one_browser_session_of_a_user_from_the_detail_page(app, client, login_as, make_user):
+    from tests.integration.auth_helpers import form_login
+    from webapp.auth.models import UserSession
+
+    target = make_user("operator")
+    first, second = app.test_client(), app.test_client()
+    form_login(first, target.email)
+    form_login(second, target.email)
+    token = admin_page(client, login_as)
+    page = client.get(f"/users/{target.id}").get_data(as_text=True)
+    assert page.count('data-testid="admin-session-row"') == 2
+    rows = database.session.query(UserSession).filter_by(user_id=target.id).order_by(UserSession.created_at).all()
+    response = client.post(f"/users/{target.id}/sessions/{rows[0].id}/revoke", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert first.get("/account").status_code == 302 and second.get("/account").status_code == 200
+    other = make_user("viewer")
+    assert client.post(f"/users/{other.id}/sessions/{rows[1].id}/revoke", data={"csrf_token": token}).status_code == 404
+
+
+def test_users_page_paginates(client, login_as, make_user, monkeypatch):
+    from webapp.users import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    for n in range(3):
+        make_user("viewer", email=f"page{n}@example.com")
+    admin_page(client, login_as)
+    first = client.get("/users?role=viewer").get_data(as_text=True)
+    assert "page0@example.com" in first and "page2@example.com" not in first
+    after = re.search(r'href="(/users\?after=[^"]+)"', first).group(1).replace("&amp;", "&")
+    second = client.get(after).get_data(as_text=True)
+    assert "page2@example.com" in second and "page0@example.com" not in second
+
+
+def test_pending_user_is_told_to_verify_on_the_login_page_only_with_the_right_password(client, make_user):
+    from tests.conftest import TEST_PASSWORD
+    from tests.integration.auth_helpers import form_login
+
+    user = make_user("viewer", status="pending")
+    wrong = form_login(client, user.email, "wrong password!").get_data(as_text=True)
+    assert "Email or password is incorrect." in wrong and "Verify your email" not in wrong
+    right = form_login(client, user.email, TEST_PASSWORD).get_data(as_text=True)
+    assert "Verify your email address first" in right

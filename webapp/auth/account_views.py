@@ -5,7 +5,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from webapp.api.errors import ValidationFailed
-from webapp.audit.service import record
 from webapp.auth import sessions
 from webapp.auth.forms import PasswordChangeForm
 from webapp.auth.identity import current_session
@@ -13,7 +12,7 @@ from webapp.auth.models import UserSession
 from webapp.auth.passwords import verify_password
 from webapp.extensions import db
 from webapp.security import require_role
-from webapp.users.service import change_password
+from webapp.users.service import change_password, revoke_session
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -53,8 +52,6 @@ def revoke(session_id: str):
     row = db.session.get(UserSession, session_id)
     if row is None or row.user_id != current_user.id:
         abort(404)
-    sessions.revoke(row, "user_revoke")
-    record("auth.session_revoke", actor=current_user, target_type="session", target_id=row.id)
-    db.session.commit()
+    revoke_session(current_user, row)
     flash("Session ended.", "info")
     return redirect(url_for("auth.login") if row.id == current_session().id else url_for("account.account"))

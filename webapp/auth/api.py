@@ -7,14 +7,15 @@ from flask_login import current_user
 from webapp.api.errors import ApiError, NotFound
 from webapp.api.inputs import parse_body
 from webapp.audit.context import client_ip, user_agent
-from webapp.audit.service import record
 from webapp.auth import ratelimit, refresh, registration, sessions
 from webapp.auth.identity import current_session
 from webapp.auth.models import UserSession
 from webapp.auth.schemas import EmailBody, LoginBody, RefreshBody, RegisterBody, TokenBody
-from webapp.auth.service import authenticate, note_login
+from webapp.auth.service import authenticate, sign_in
+from webapp.auth.service import logout as logout_session
 from webapp.extensions import db
 from webapp.security import public, require_role
+from webapp.users.service import revoke_session as revoke_one
 from webapp.users.service import to_dict
 
 bp = Blueprint("auth_api", __name__, url_prefix="/auth")
@@ -60,9 +61,7 @@ def login():
         raise ApiError("Verify your email address before signing in.", code="email_not_verified", status=403)
     if not result.ok:
         raise invalid_credentials()
-    row, refresh_token = sessions.start(result.user, "api", ip=client_ip(), user_agent=user_agent())
-    note_login(result.user, client_ip())
-    db.session.commit()
+    row, refresh_token = sign_in(result.user, "api", ip=client_ip(), user_agent=user_agent())
     return jsonify({**refresh.token_pair(row, refresh_token), "user": to_dict(result.user)})
 
 
@@ -82,10 +81,7 @@ def refresh_tokens():
 @require_role("viewer")
 def logout():
     """End this session and so its refresh family; its access tokens stop working at once."""
-    row = current_session()
-    sessions.revoke(row, "logout")
-    record("auth.logout", actor=current_user, target_type="session", target_id=row.id)
-    db.session.commit()
+    logout_session(current_user, current_session())
     return Response(status=204)
 
 
@@ -110,7 +106,5 @@ def revoke_session(session_id: str):
     row = db.session.get(UserSession, session_id)
     if row is None or row.user_id != current_user.id or row.is_revoked:
         raise NotFound("You have no live session with this id.", code="session_not_found")
-    sessions.revoke(row, "user_revoke")
-    record("auth.session_revoke", actor=current_user, target_type="session", target_id=row.id)
-    db.session.commit()
+    revoke_one(current_user, row)
     return Response(status=204)

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import case, update
 
 from webapp.audit.service import record
+from webapp.auth import sessions
 from webapp.auth.passwords import hash_password, verify_password
 from webapp.clock import utcnow
 from webapp.extensions import db
@@ -106,8 +107,21 @@ def _fail(user: User | None, address: str, reason: str) -> AuthResult:
     return AuthResult(None, reason)
 
 
-def note_login(user: User, ip: str | None) -> None:
-    """Stamp a successful login and audit it; the caller commits with the new session."""
+def sign_in(user: User, kind: str, *, ip: str | None, user_agent: str | None):
+    """After a successful ``authenticate``: open the session, stamp and audit the login.
+
+    Returns the session row and the secret only the client keeps (cookie or refresh token).
+    """
+    row, secret = sessions.start(user, kind, ip=ip, user_agent=user_agent)
     user.last_login_at = utcnow()
     user.last_login_ip = ip
-    record("auth.login", actor=user, target_type="user", target_id=user.id)
+    record("auth.login", actor=user, target_type="user", target_id=user.id, details={"kind": kind})
+    db.session.commit()
+    return row, secret
+
+
+def logout(user: User, row) -> None:
+    """End the caller's own session (and so its refresh family), audited."""
+    sessions.revoke(row, "logout")
+    record("auth.logout", actor=user, target_type="session", target_id=row.id)
+    db.session.commit()

@@ -8,12 +8,11 @@ from flask_login import current_user, login_user, logout_user
 
 from webapp.api.errors import ApiError, Conflict
 from webapp.audit.context import client_ip, user_agent
-from webapp.audit.service import record
-from webapp.auth import ratelimit, registration, sessions
+from webapp.auth import ratelimit, registration
 from webapp.auth.forms import LoginForm, RegisterForm
 from webapp.auth.identity import COOKIE_KEY, current_session
-from webapp.auth.service import authenticate, note_login
-from webapp.extensions import db
+from webapp.auth.service import authenticate, sign_in
+from webapp.auth.service import logout as logout_session
 from webapp.security import public, require_role
 
 bp = Blueprint("auth", __name__)
@@ -42,9 +41,7 @@ def login():
         if result.ok:
             # A new server-side session and a cleared cookie: nothing from before login survives.
             session.clear()
-            row, secret = sessions.start(result.user, "browser", ip=client_ip(), user_agent=user_agent())
-            note_login(result.user, client_ip())
-            db.session.commit()
+            _, secret = sign_in(result.user, "browser", ip=client_ip(), user_agent=user_agent())
             login_user(result.user)
             session[COOKIE_KEY] = secret
             return redirect(safe_next(request.args.get("next")))
@@ -58,10 +55,7 @@ def login():
 @require_role("viewer")
 def logout():
     """POST only, and CSRFProtect has checked the token before we get here (SECURITY 13)."""
-    row = current_session()
-    sessions.revoke(row, "logout")
-    record("auth.logout", actor=current_user, target_type="session", target_id=row.id)
-    db.session.commit()
+    logout_session(current_user, current_session())
     logout_user()
     session.clear()
     flash("You have been signed out.", "info")

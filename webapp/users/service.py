@@ -16,6 +16,7 @@ from sqlalchemy import Select, or_, select
 from webapp.api.errors import Conflict, NotFound, ValidationFailed
 from webapp.audit.service import record
 from webapp.auth import sessions
+from webapp.auth.models import UserSession
 from webapp.auth.passwords import hash_password, password_problem
 from webapp.clock import utcnow
 from webapp.events.service import publish
@@ -127,6 +128,14 @@ def revoke_sessions(actor: User | None, user: User, reason: str = "admin_revoke"
     record("auth.session_revoke", actor=actor, target_type="user", target_id=user.id, details={"sessions": count})
     db.session.commit()
     return count
+
+
+def revoke_session(actor: User, row: UserSession) -> None:
+    """End one session (a user's own, or anyone's for an admin); the caller checked ownership."""
+    sessions.revoke(row, "user_revoke" if actor.id == row.user_id else "admin_revoke")
+    record("auth.session_revoke", actor=actor, target_type="session", target_id=row.id,
+           details={"user_id": row.user_id, "kind": row.kind})
+    db.session.commit()
 
 
 def change_password(user: User, new_password: str, keep_session: str | None) -> None:

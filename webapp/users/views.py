@@ -2,12 +2,13 @@
 of the page template (STYLE 8), and a plain form post with a redirect back to the list."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.api.errors import ApiError
 from webapp.audit.service import events_query
 from webapp.auth import sessions
+from webapp.auth.models import UserSession
 from webapp.clock import utcnow
 from webapp.extensions import db, htmx
 from webapp.health.views import render_block
@@ -121,3 +122,16 @@ def revoke_sessions(user_id: int):
         count = service.revoke_sessions(current_user, user)
         return f"Ended {count} session(s) of {user.email}."
     return act(user_id, run)
+
+
+@bp.post("/<int:user_id>/sessions/<session_id>/revoke")
+@require_role("admin")
+def revoke_session(user_id: int, session_id: str):
+    """End one session of a user; the id must belong to that user (SECURITY 24)."""
+    user = service.get_user(user_id)
+    row = db.session.get(UserSession, session_id)
+    if row is None or row.user_id != user.id:
+        abort(404)
+    service.revoke_session(current_user, row)
+    flash(f"Ended a {row.kind} session of {user.email}.", "info")
+    return redirect(url_for("users.detail", user_id=user.id))
