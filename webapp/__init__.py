@@ -86,17 +86,17 @@ def register_blueprints(app: Flask) -> None:
     from webapp.auth.account_views import bp as account_bp
     from webapp.auth.api import bp as auth_api_bp
     from webapp.auth.views import bp as auth_bp
-    from webapp.mail.views import bp as mail_bp
-    from webapp.users.api import bp as users_api_bp
-    from webapp.users.views import bp as users_bp
     from webapp.console.views import bp as console_bp
     from webapp.health.api import bp as health_api_bp
     from webapp.health.views import bp as health_bp
+    from webapp.mail.views import bp as mail_bp
+    from webapp.navigation import NavItem, add_nav_item, nav_items
+    from webapp.runs.api import bp as runs_api_bp
+    from webapp.users.api import bp as users_api_bp
+    from webapp.users.views import bp as users_bp
     from webapp.workers.api import bp as workers_api_bp
     from webapp.workers.views import bp as workers_bp
-    from webapp.navigation import NavItem, add_nav_item, nav_items
     from webapp.workflows.api import bp as workflows_api_bp
-    from webapp.runs.api import bp as runs_api_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
@@ -106,7 +106,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(workers_bp)
-    app.register_blueprint(create_api_blueprint([auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp]))
+    app.register_blueprint(create_api_blueprint([
+        auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp,
+    ]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
     add_nav_item(app, NavItem("Health", "health.panel", order=80))
     add_nav_item(app, NavItem("Users", "users.index", "admin", order=90))
@@ -127,9 +129,9 @@ def register_commands(app: Flask) -> None:
     from jobs.cli import jobs_cli
     from jobs.worker import worker_command
     from webapp.health.cli import health_command
+    from webapp.runs.cli import reconcile_command, run_command
     from webapp.users.cli import users_cli
     from webapp.workflows.cli import workflows_cli
-    from webapp.runs.cli import reconcile_command, run_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
