@@ -34,6 +34,8 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/slow":
             time.sleep(2)
             self._send(200, b"{}")
+        elif self.path == "/odd-charset":
+            self._send(200, b"ok", "text/plain; charset=no-such-charset")
         elif self.path == "/huge":
             self._send(200, b"x" * (1024 * 1024 + 10), "text/plain")
         else:

@@ -88,3 +88,19 @@ def test_inputs_are_strict(http):
         call(method="BREW", url=f"{base}/json")
     with pytest.raises(StepFailed, match="either json or body"):
         call(method="POST", url=f"{base}/x", json={}, body="x")
+
+
+@pytest.mark.parametrize("with_, message", [
+    ({"url": "{base}/json", "headers": {"X-Evil": "a\r\nHost: example.com"}}, "not a valid request"),
+    ({"url": "http://127.0.0.1:port/"}, "not a valid request"),
+])
+def test_malformed_requests_fail_the_step_cleanly(http, with_, message):
+    call, base, _ = http
+    with_ = {key: value.format(base=base) if isinstance(value, str) else value for key, value in with_.items()}
+    with pytest.raises(StepFailed, match=message):
+        call(**with_)
+
+
+def test_an_unknown_charset_falls_back_to_utf8(http):
+    call, base, _ = http
+    assert call(url=f"{base}/odd-charset").output["body"] == "ok"

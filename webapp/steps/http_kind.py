@@ -6,6 +6,7 @@ engine's retry policy applies to flaky servers. Bodies are capped at ``MAX_RESPO
 """
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -82,13 +83,18 @@ class HttpRequest(StepKind):
             raise StepFailed(f"{inputs.method} {inputs.url} failed: {error.reason}") from None
         except OSError as error:
             raise StepFailed(f"{inputs.method} {inputs.url} failed: {error}") from None
+        except (ValueError, http.client.HTTPException) as error:  # bad port, CR/LF in a header, garbled reply
+            raise StepFailed(f"{inputs.method} {inputs.url} is not a valid request: {error}") from None
 
 
 def _output(status: int, headers, stream) -> dict[str, Any]:
     raw = stream.read(MAX_RESPONSE_BYTES + 1)
     if len(raw) > MAX_RESPONSE_BYTES:
         raise StepFailed(f"the response body is larger than {MAX_RESPONSE_BYTES} bytes")
-    body = raw.decode(headers.get_content_charset() or "utf-8", errors="replace")
+    try:
+        body = raw.decode(headers.get_content_charset() or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        body = raw.decode("utf-8", errors="replace")
     output: dict[str, Any] = {"status": status, "headers": dict(headers.items()), "body": body}
     if headers.get_content_type() == "application/json":
         try:

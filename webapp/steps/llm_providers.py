@@ -8,6 +8,7 @@ Prices are Decimal per 1,000 tokens, in and out, from the ``LLM_PRICES`` setting
 """
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -97,7 +98,7 @@ class OpenAICompatibleProvider:
                               tokens_in=int(usage["prompt_tokens"]), tokens_out=int(usage["completion_tokens"]))
         except urllib.error.HTTPError as error:
             raise StepFailed(f"the LLM provider answered {error.code} {error.reason}") from None
-        except (OSError, urllib.error.URLError) as error:
+        except (OSError, http.client.HTTPException) as error:
             raise StepFailed(f"the LLM provider at {self.url} is unreachable: {error}") from None
         except (ValueError, KeyError, IndexError, TypeError):
             raise StepFailed("the LLM provider's answer is not an OpenAI chat completion") from None
