@@ -12,12 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis import ConnectionError as RedisConnectionError
-from redis import Redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
+
+from webapp.queues import redis_client
 
 
 class Status(str, enum.Enum):
@@ -50,17 +48,6 @@ class CheckResult:
             body["details"] = self.details
             body["error"] = self.error
         return body
-
-
-def probe_redis_client(url: str, timeout: float, decode_responses: bool = False) -> Redis:
-    """A Redis client for probes: short timeouts and one immediate retry on a dropped connection.
-
-    redis-py's default retries three times with up to 10 s of backoff, which would turn a
-    refused port into seconds of waiting; one retry is enough to replace a pooled connection
-    that died while idle, and timeouts are not retried at all.
-    """
-    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                          retry=Retry(NoBackoff(), 1, (RedisConnectionError,)), decode_responses=decode_responses)
 
 
 class HealthCheck:
@@ -139,7 +126,7 @@ class RedisHealthCheck(HealthCheck):
 
     def __init__(self, url: str, timeout: float, slow_ms: float):
         super().__init__(timeout, slow_ms)
-        self.client = probe_redis_client(url, timeout, decode_responses=True)
+        self.client = redis_client(url, timeout, decode_responses=True)
 
     def probe(self) -> tuple[Status, dict[str, Any]]:
         key = f"flowdeck:health:probe:{secrets.token_hex(6)}"

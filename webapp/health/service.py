@@ -20,10 +20,10 @@ from webapp.health.checks import (
     NotConfiguredCheck,
     RedisHealthCheck,
     Status,
-    probe_redis_client,
 )
 from webapp.health.rabbitmq import RabbitMQHealthCheck
 from webapp.health.workers import WorkersHealthCheck
+from webapp.queues import redis_client
 
 EXTENSION = "flowdeck_health"
 HISTORY_KEY = "flowdeck:health:history"
@@ -59,7 +59,7 @@ def aggregator(app: Flask | None = None) -> SystemHealthAggregator:
 def history_client() -> Redis:
     extensions = current_app.extensions
     if "flowdeck_health_history" not in extensions:
-        extensions["flowdeck_health_history"] = probe_redis_client(
+        extensions["flowdeck_health_history"] = redis_client(
             current_app.config["REDIS_URL"], current_app.config["HEALTH_TIMEOUT_SECONDS"])
     return extensions["flowdeck_health_history"]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.clock import utcnow
-from webapp.health.checks import HealthCheck, Status, probe_redis_client
+from webapp.health.checks import HealthCheck, Status
+from webapp.queues import redis_client
 from webapp.workers.service import queue_depths, worker_rows
 
 
@@ -20,7 +21,7 @@ class WorkersHealthCheck(HealthCheck):
     def __init__(self, url: str, queues: list[str], timeout: float, slow_ms: float,
                  backlog_threshold: int, heartbeat_seconds: float):
         super().__init__(timeout, slow_ms)
-        self.client = probe_redis_client(url, timeout)
+        self.client = redis_client(url, timeout)
         self.queues = queues
         self.backlog_threshold = backlog_threshold
         self.heartbeat_seconds = heartbeat_seconds
