@@ -32,7 +32,7 @@ class UnknownStepKind(LookupError):
         self.name = name
 
 
-def register(kind: StepKind | type[StepKind]) -> StepKind:
+def register(kind: StepKind | type[StepKind]) -> StepKind | type[StepKind]:
     """Register a kind (instance or class; usable as a class decorator). Names are unique."""
     instance = kind() if isinstance(kind, type) else kind
     if not instance.name:
@@ -41,7 +41,7 @@ def register(kind: StepKind | type[StepKind]) -> StepKind:
     if existing is not None and type(existing) is not type(instance):
         raise ValueError(f"step kind {instance.name!r} is already registered by {type(existing).__name__}")
     _kinds[instance.name] = instance
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 def _ensure_builtins() -> None:
