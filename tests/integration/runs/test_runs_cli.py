@@ -36,3 +36,16 @@ def test_flask_reconcile_requeues_a_step_whose_job_redis_lost(db, redis, make_wo
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["requeued"] == 1
     assert redis.exists(f"rq:job:{get_run(run.id).step('a').rq_job_id}")
+
+
+def test_the_shipped_example_imports_and_runs_to_success(db, workers, flask_cli):
+    from tests.conftest import ROOT
+
+    imported = flask_cli("workflows", "import", str(ROOT / "examples" / "hello.json"))
+    assert imported.returncode == 0, imported.stderr
+    workers.start(1)
+    result = flask_cli("workflows", "run", "hello", "--param", "name=Ada", "--wait", "--timeout", "60")
+    assert result.returncode == 0, result.stderr + workers.logs()
+    run = json.loads(result.stdout)["run"]
+    assert run["status"] == "succeeded" and "for Ada:" in run["steps"][-1]["output"]
+    assert run["cost_total"] != "0"
