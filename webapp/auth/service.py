@@ -101,8 +101,8 @@ def authenticate(email: str, password: str) -> AuthResult:
 
 def _fail(user: User | None, address: str, reason: str) -> AuthResult:
     """Audit a failed attempt; the actor is unknown (whoever typed it), the account is the target."""
-    record("auth.login", actor=None, target_type="user", target_id=None if user is None else user.id,
-           outcome="failure", details={"email": address[:100], "reason": reason})
+    target = {} if user is None else {"target_type": "user", "target_id": user.id}
+    record("auth.login", actor=None, outcome="failure", details={"email": address[:100], "reason": reason}, **target)
     db.session.commit()
     return AuthResult(None, reason)
 
