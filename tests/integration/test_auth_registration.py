@@ -122,7 +122,10 @@ def test_register_and_verify_pages_work_end_to_end(client, mode):
                                               "password": PASSWORD, "name": "Page"})
     assert response.status_code == 302
     link = re.search(r"(/verify-email/\S+)", database.session.query(OutboxMail).one().body).group(1)
-    assert client.get(link).status_code == 302
+    confirm = client.get(link)
+    assert confirm.status_code == 200  # opening the link alone spends nothing
+    assert database.session.query(User).filter_by(email="page.user@example.com").one().status == "pending"
+    assert client.post(link, data={"csrf_token": csrf_token_from(confirm.get_data(as_text=True))}).status_code == 302
     assert database.session.query(User).filter_by(email="page.user@example.com").one().status == "active"
 
 

@@ -89,9 +89,12 @@ def register():
     return render_template("auth/register.html", form=form), status
 
 
-@bp.get("/verify-email/<token>")
+@bp.route("/verify-email/<token>", methods=["GET", "POST"])
 @public
 def verify_email_page(token: str):
+    """GET only shows a button: mail scanners that open links must not spend the token."""
+    if request.method == "GET":
+        return render_template("auth/verify_email.html")
     ratelimit.check("verify")
     try:
         registration.verify_email(token[:200])
