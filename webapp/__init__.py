@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.workers.api import bp as workers_api_bp
     from webapp.workers.views import bp as workers_bp
     from webapp.workflows.api import bp as workflows_api_bp
+    from webapp.workflows.views import bp as workflows_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
@@ -106,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(workers_bp)
+    app.register_blueprint(workflows_bp)
     app.register_blueprint(create_api_blueprint([
         auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp,
     ]))
@@ -116,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     add_nav_item(app, NavItem("Mail", "mail.outbox", "admin", order=92))
     add_nav_item(app, NavItem("Account", "account.account", order=99))
     add_nav_item(app, NavItem("Workers", "workers.index", order=85))
+    add_nav_item(app, NavItem("Workflows", "workflows.index", order=10))
     app.jinja_env.globals["nav_items"] = nav_items
 
 
@@ -128,6 +131,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from jobs.cli import jobs_cli
     from jobs.worker import worker_command
+    from webapp.demo.cli import seed_demo_command
     from webapp.health.cli import health_command
     from webapp.runs.cli import reconcile_command, run_command
     from webapp.users.cli import users_cli
@@ -140,3 +144,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(workflows_cli)
     workflows_cli.add_command(run_command)
     app.cli.add_command(reconcile_command)
+    app.cli.add_command(seed_demo_command)

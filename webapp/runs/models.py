@@ -27,6 +27,8 @@ class WorkflowRun(db.Model):
         UniqueConstraint("workflow_id", "idempotency_key", name="uq_workflow_runs_workflow_id_idempotency_key"),
         Index("ix_workflow_runs_workflow_id_status", "workflow_id", "status"),
         Index("ix_workflow_runs_created_at_id", "created_at", "id"),
+        # 0005_console_indexes: a workflow's newest runs (workflow list stats, recent runs).
+        Index("ix_workflow_runs_workflow_id_created_at_id", "workflow_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

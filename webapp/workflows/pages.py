@@ -1,0 +1,113 @@
+"""Queries and shaping that only the workflow pages need: list statistics and version diffs.
+
+The list shows, per workflow, the latest run's status, the success rate and the median duration
+over its most recent ``RECENT_RUNS`` runs. On PostgreSQL a LATERAL subquery reads exactly those
+rows from the ``(workflow_id, created_at, id)`` index per workflow, so the page costs the same
+with a hundred or a hundred thousand runs; SQLite (the embedded mode) has no LATERAL and gets
+the same rows from a ``row_number()`` window. The aggregation is done here in Python on those
+few rows, one code path for both databases.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, true
+
+from webapp.extensions import db
+from webapp.runs.models import WorkflowRun
+from webapp.runs.states import RUN_FINISHED
+from webapp.workflows.models import Workflow, WorkflowVersion
+
+RECENT_RUNS = 50
+
+
+@dataclass(frozen=True)
+class WorkflowStats:
+    latest_status: str | None
+    finished: int
+    succeeded: int
+    median_duration: timedelta | None
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.succeeded / self.finished if self.finished else None
+
+
+NO_RUNS = WorkflowStats(None, 0, 0, None)
+
+
+def _recent_rows(workflow_ids: Sequence[int]):
+    """``(workflow_id, status, started_at, finished_at)`` of each workflow's newest runs, newest first."""
+    columns = (WorkflowRun.status, WorkflowRun.started_at, WorkflowRun.finished_at)
+    newest_first = (WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
+    if db.session.get_bind().dialect.name == "postgresql":
+        recent = (select(*columns, WorkflowRun.created_at, WorkflowRun.id)
+                  .where(WorkflowRun.workflow_id == Workflow.id)
+                  .order_by(*newest_first).limit(RECENT_RUNS).lateral("recent"))
+        query = (select(Workflow.id, recent.c.status, recent.c.started_at, recent.c.finished_at)
+                 .join(recent, true()).where(Workflow.id.in_(workflow_ids))
+                 .order_by(Workflow.id, recent.c.created_at.desc(), recent.c.id.desc()))
+    else:
+        rank = func.row_number().over(partition_by=WorkflowRun.workflow_id, order_by=newest_first).label("rank")
+        ranked = (select(WorkflowRun.workflow_id, *columns, rank)
+                  .where(WorkflowRun.workflow_id.in_(workflow_ids)).subquery())
+        query = (select(ranked.c.workflow_id, ranked.c.status, ranked.c.started_at, ranked.c.finished_at)
+                 .where(ranked.c.rank <= RECENT_RUNS).order_by(ranked.c.workflow_id, ranked.c.rank))
+    return db.session.execute(query).all()
+
+
+def workflow_stats(workflow_ids: Sequence[int]) -> dict[int, WorkflowStats]:
+    """Stats over each workflow's last ``RECENT_RUNS`` runs; workflows without runs get ``NO_RUNS``."""
+    if not workflow_ids:
+        return {}
+    grouped: dict[int, list] = {}
+    for row in _recent_rows(workflow_ids):
+        grouped.setdefault(row[0], []).append(row)
+    stats = {}
+    for workflow_id, rows in grouped.items():
+        finished = [row for row in rows if row.status in RUN_FINISHED]
+        durations = [row.finished_at - row.started_at for row in finished if row.started_at and row.finished_at]
+        stats[workflow_id] = WorkflowStats(
+            latest_status=rows[0].status, finished=len(finished),
+            succeeded=sum(1 for row in finished if row.status == "succeeded"),
+            median_duration=statistics.median(durations) if durations else None)
+    return {workflow_id: stats.get(workflow_id, NO_RUNS) for workflow_id in workflow_ids}
+
+
+def definition_text(definition: dict[str, Any]) -> str:
+    """How a stored definition appears in the editor and in diffs: indented JSON, author's key order."""
+    return json.dumps(definition, indent=2, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "add", "remove", "hunk", "header" or "same"
+    text: str
+
+
+def version_diff(old: WorkflowVersion, new: WorkflowVersion) -> list[DiffLine]:
+    """A unified diff of two versions' definitions; the template escapes every line."""
+    lines = difflib.unified_diff(definition_text(old.definition).splitlines(),
+                                 definition_text(new.definition).splitlines(),
+                                 fromfile=f"version {old.version}", tofile=f"version {new.version}", lineterm="")
+    kinds = {"+++": "header", "---": "header", "@@": "hunk", "+": "add", "-": "remove"}
+    return [DiffLine(next((kind for prefix, kind in kinds.items() if line.startswith(prefix)), "same"), line)
+            for line in lines]
+
+
+def format_duration(duration: timedelta | None) -> str:
+    """``3.2 s``, ``4 min 05 s``, ``2 h 10 min``; an em dash when unknown."""
+    if duration is None:
+        return "—"
+    seconds = duration.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"

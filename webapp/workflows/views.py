@@ -1,0 +1,183 @@
+"""``/workflows``: the list, the definition editor, a workflow's page with its trigger form, and
+version history. Every action calls the same service function as the API (which audits it);
+the editor's live validation answers htmx with the ``validation`` block of the editor template.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.api.errors import ApiError, ValidationFailed
+from webapp.console.dag_svg import render_svg
+from webapp.extensions import db
+from webapp.health.views import render_block
+from webapp.runs import actions
+from webapp.runs.service import runs_query
+from webapp.security import require_role
+from webapp.workflows import pages, service
+from webapp.workflows.forms import read_trigger_form, trigger_fields
+from webapp.workflows.loading import load_definition
+
+bp = Blueprint("workflows", __name__, url_prefix="/workflows")
+PAGE_SIZE = 50
+RECENT_RUN_COUNT = 20
+STARTER = """name: my-workflow
+description: What this workflow is for.
+params:
+  topic: {type: string, required: true}
+steps:
+  - id: draft
+    uses: template.render
+    with: {template: "Notes about {{ params.topic }}"}
+"""
+
+
+def run_path(run_id: int) -> str:
+    """The run page; built by hand because the runs pages live in another blueprint."""
+    return f"/runs/{run_id}"
+
+
+@bp.get("")
+@require_role("viewer")
+def index():
+    after = request.args.get("after", "")[:100] or None
+    rows = service.list_workflows(archived=False, after=after, limit=PAGE_SIZE)
+    workflows, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    return render_template("workflows/list.html", workflows=workflows,
+                           stats=pages.workflow_stats([workflow.id for workflow in workflows]),
+                           next_after=workflows[-1].slug if more else None,
+                           format_duration=pages.format_duration, recent_runs=pages.RECENT_RUNS)
+
+
+def checked(text: str) -> dict:
+    """What the editor's validation block shows for ``text``: errors grouped by step, and the graph."""
+    try:
+        errors = service.check_definition(text)
+    except ApiError as error:  # too large to read at all
+        return {"general": [{"step": None, "field": "definition", "message": error.message}], "by_step": {},
+                "steps": [], "valid": False, "graph": None}
+    try:
+        definition = load_definition(text)
+    except ApiError:  # does not parse; ``errors`` already says why
+        definition = None
+    steps = definition.get("steps") if isinstance(definition, dict) else None
+    ids = [step["id"] for step in steps or [] if isinstance(step, dict) and isinstance(step.get("id"), str)]
+    by_step: dict[str, list] = {}
+    general = []
+    for error in errors:
+        (by_step.setdefault(error["step"], []) if error["step"] else general).append(error)
+    graph = render_svg(steps) if not errors else None
+    return {"general": general, "by_step": by_step, "steps": ids + [s for s in by_step if s not in ids],
+            "valid": not errors, "graph": graph}
+
+
+def editor(text: str, *, workflow=None, status: int = 200, problem: str | None = None):
+    return render_template("workflows/editor.html", text=text, workflow=workflow, problem=problem,
+                           check=checked(text) if text.strip() else None), status
+
+
+def save(action, text: str, workflow=None):
+    """Run a save action; a refused definition goes back to the editor with its errors."""
+    try:
+        saved = action()
+    except ValidationFailed as error:
+        return editor(text, workflow=workflow, status=422, problem=error.message)
+    except ApiError as error:
+        return editor(text, workflow=workflow, status=error.status, problem=error.message)
+    db.session.commit()
+    return redirect(url_for("workflows.detail", slug=saved.slug))
+
+
+@bp.get("/new")
+@require_role("operator")
+def new():
+    return editor(STARTER)
+
+
+@bp.post("/new")
+@require_role("operator")
+def create():
+    text = request.form.get("definition", "")
+    return save(lambda: service.create_workflow(text, actor=current_user), text)
+
+
+@bp.post("/validate")
+@require_role("operator")
+def validate():
+    """Live validation while typing: only the block, never saved."""
+    return render_block("workflows/editor.html", "validation", check=checked(request.form.get("definition", "")))
+
+
+@bp.get("/<slug>/edit")
+@require_role("operator")
+def edit(slug: str):
+    workflow = service.get_workflow(slug)
+    return editor(pages.definition_text(service.get_version(workflow).definition), workflow=workflow)
+
+
+@bp.post("/<slug>/edit")
+@require_role("operator")
+def update(slug: str):
+    workflow = service.get_workflow(slug)
+    text = request.form.get("definition", "")
+    return save(lambda: service.update_workflow(slug, text, actor=current_user)[0], text, workflow)
+
+
+def detail_page(workflow, *, submitted=None, field_errors=None, problem=None, status: int = 200):
+    version = service.get_version(workflow)
+    recent = db.session.execute(runs_query(workflow=workflow.slug).limit(RECENT_RUN_COUNT)).scalars().all()
+    return render_template(
+        "workflows/detail.html", workflow=workflow, version=version,
+        graph=render_svg(version.definition["steps"]),
+        fields=trigger_fields(version.definition.get("params", {}), submitted),
+        field_errors=field_errors or {}, problem=problem, runs=recent, run_path=run_path,
+    ), status
+
+
+@bp.get("/<slug>")
+@require_role("viewer")
+def detail(slug: str):
+    return detail_page(service.get_workflow(slug))
+
+
+@bp.post("/<slug>/runs")
+@require_role("operator")
+def trigger(slug: str):
+    """Start a run from the generated form and go to its page; bad params come back per field."""
+    workflow = service.get_workflow(slug)
+    schema = service.get_version(workflow).definition.get("params", {})
+    params, field_errors = read_trigger_form(schema, request.form)
+    if not field_errors:
+        try:
+            run, _created = actions.trigger_run(slug, params, current_user._get_current_object())
+        except ValidationFailed as error:
+            db.session.rollback()
+            field_errors = {item["param"]: item["message"] for item in error.details.get("errors", [])}
+        except ApiError as error:
+            db.session.rollback()
+            return detail_page(workflow, submitted=request.form, problem=error.message, status=error.status)
+        else:
+            return redirect(run_path(run.id))
+    return detail_page(workflow, submitted=request.form, field_errors=field_errors,
+                       problem="The run was not started: fix the fields marked below.", status=422)
+
+
+@bp.post("/<slug>/archive")
+@require_role("operator")
+def archive(slug: str):
+    service.archive_workflow(slug, actor=current_user)
+    db.session.commit()
+    return redirect(url_for("workflows.detail", slug=slug))
+
+
+@bp.get("/<slug>/versions")
+@require_role("viewer")
+def versions(slug: str):
+    """History, newest first, and the diff of two versions (default: the current against the one before)."""
+    workflow = service.get_workflow(slug)
+    history = service.list_versions(workflow, before=None, limit=200)[:200]
+    new_number = request.args.get("b", type=int) or workflow.current_version
+    old_number = request.args.get("a", type=int) or max(new_number - 1, 1)
+    diff = pages.version_diff(service.get_version(workflow, old_number), service.get_version(workflow, new_number))
+    return render_template("workflows/versions.html", workflow=workflow, history=history, diff=diff,
+                           old_number=old_number, new_number=new_number)
