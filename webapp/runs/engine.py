@@ -59,9 +59,9 @@ def step_timeout(plan: Plan, step: StepRun) -> int:
     return math.ceil(plan.spec(step.step_key).timeout or current_app.config["JOB_TIMEOUT"])
 
 
-def queue_step(run: WorkflowRun, step: StepRun, *, delay: float = 0.0) -> None:
+def queue_step(run: WorkflowRun, step: StepRun) -> None:
     move_step(step, "queued", error=None)
-    send_step(db.session, step, timeout=step_timeout(plan_for(run.version), step), delay=delay)
+    send_step(db.session, step, timeout=step_timeout(plan_for(run.version), step))
 
 
 def trigger(workflow: Workflow, params: Any, *, actor_id: int | None,
@@ -72,7 +72,8 @@ def trigger(workflow: Workflow, params: Any, *, actor_id: int | None,
     row is locked first, which serialises triggers of one workflow: the key check and the
     concurrency count cannot race. The caller commits; jobs go out after the commit.
     """
-    db.session.execute(select(Workflow.id).where(Workflow.id == workflow.id).with_for_update())
+    workflow = db.session.execute(select(Workflow).where(Workflow.id == workflow.id).with_for_update()
+                                  .execution_options(populate_existing=True)).scalar_one()
     if workflow.archived:
         raise Conflict(f"Workflow {workflow.slug} is archived; it cannot be run.", details={"state": "archived"})
     if idempotency_key is not None:
