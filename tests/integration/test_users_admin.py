@@ -53,6 +53,9 @@ def test_the_last_active_admin_cannot_be_demoted_or_suspended(client, api_header
     headers, admin = api_headers("admin")
     assert client.patch(f"/api/v3/users/{admin.id}", headers=headers, json={"role": "viewer"}).status_code == 409
     assert client.patch(f"/api/v3/users/{admin.id}", headers=headers, json={"status": "suspended"}).status_code == 409
+    both = client.patch(f"/api/v3/users/{admin.id}", headers=headers, json={"name": "Renamed", "role": "viewer"})
+    assert both.status_code == 409
+    assert client.get(f"/api/v3/users/{admin.id}", headers=headers).json["user"]["name"] == ""  # all or nothing
 
 
 @pytest.mark.parametrize("role", ["viewer", "operator"])

@@ -50,12 +50,7 @@ def get_user(user_id: int):
 def update_user(user_id: int):
     body = parse_body(UserPatchBody)
     user = service.get_user(user_id)
-    if body.name is not None:
-        service.rename(current_user, user, body.name)
-    if body.role is not None:
-        service.set_role(current_user, user, body.role)
-    if body.status is not None:
-        service.set_status(current_user, user, body.status)
+    service.update_user(current_user, user, name=body.name, role=body.role, status=body.status)
     return one(user)
 
 

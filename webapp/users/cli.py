@@ -63,7 +63,7 @@ def activate(email: str) -> None:
     """Make a pending, inactive or suspended account active."""
     with plain_errors():
         user = service.get_by_email(email)
-        service.set_status(None, user, "active")
+        service.update_user(None, user, status="active")
     click.echo(f"{user.email} is active.")
 
 
@@ -74,5 +74,5 @@ def set_role(email: str, role: str) -> None:
     """Change a user's role; their sessions end so the new role applies at once."""
     with plain_errors():
         user = service.get_by_email(email)
-        service.set_role(None, user, role)
+        service.update_user(None, user, role=role)
     click.echo(f"{user.email} is now {role}.")

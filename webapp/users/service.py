@@ -73,37 +73,41 @@ def admin_create(actor: User, email: str, password: str, *, name: str, role: str
     return user
 
 
-def set_role(actor: User | None, user: User, role: str) -> None:
+def update_user(actor: User | None, user: User, *, name: str | None = None, role: str | None = None,
+                status: str | None = None) -> None:
+    """Change name, role and/or status in ONE transaction: all of them apply, or none does."""
+    try:
+        if name is not None and name != user.name:
+            announce("user.update", actor, user, {"field": "name"})
+            user.name = name
+        if role is not None and role != user.role:
+            _change_role(actor, user, role)
+        if status is not None and status != user.status:
+            _change_status(actor, user, status)
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def _change_role(actor: User | None, user: User, role: str) -> None:
     if role not in ROLES:
         raise ValidationFailed(f"Unknown role {role!r}.", details={"fields": {"role": "unknown role"}})
-    if role == user.role:
-        return
     _guard_last_admin(user, role=role)
     announce("user.role_change", actor, user, {"from": user.role, "to": role})
     user.role = role
     sessions.revoke_all(user.id, "role_change")
-    db.session.commit()
 
 
-def set_status(actor: User | None, user: User, status: str) -> None:
+def _change_status(actor: User | None, user: User, status: str) -> None:
     if status not in USER_STATUSES:
         raise ValidationFailed(f"Unknown status {status!r}.", details={"fields": {"status": "unknown status"}})
-    if status == user.status:
-        return
     if status != "active":
         _guard_last_admin(user, status=status)
     announce("user.status_change", actor, user, {"from": user.status, "to": status})
     user.status = status
     if status != "active":
         sessions.revoke_all(user.id, status)
-    db.session.commit()
-
-
-def rename(actor: User, user: User, name: str) -> None:
-    if name != user.name:
-        record("user.update", actor=actor, target_type="user", target_id=user.id, details={"field": "name"})
-        user.name = name
-        db.session.commit()
 
 
 def lock(actor: User | None, user: User, minutes: int, reason: str = "") -> None:

@@ -58,6 +58,7 @@ def act(user_id: int, action) -> object:
     try:
         message = action(user)
     except ApiError as failure:
+        db.session.rollback()
         error, message = failure.message, None
     if htmx:
         context = list_context(user=user, row_error=error, row_message=message)
@@ -99,7 +100,7 @@ def set_status(user_id: int):
     status = request.form.get("status", "")
 
     def run(user):
-        service.set_status(current_user, user, status)
+        service.update_user(current_user, user, status=status)
         return f"{user.email} is now {status}."
     return act(user_id, run)
 
@@ -110,7 +111,7 @@ def set_role(user_id: int):
     role = request.form.get("role", "")
 
     def run(user):
-        service.set_role(current_user, user, role)
+        service.update_user(current_user, user, role=role)
         return f"{user.email} is now {user.role}."
     return act(user_id, run)
 
