@@ -18,8 +18,6 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.users.models import User
 
-SESSION_KINDS = ("browser", "api")
-
 
 class UserSession(db.Model):
     __tablename__ = "user_sessions"

@@ -47,7 +47,3 @@ class RefreshBody(Body):
 class EmailBody(Body):
     email: Annotated[str, Field(min_length=1, max_length=320)]
 
-
-class PasswordChangeBody(Body):
-    current_password: AnyPassword
-    new_password: NewPassword
