@@ -81,6 +81,7 @@ def register_request_ids(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.api import create_api_blueprint
+    from webapp.api.openapi import bp as openapi_bp
     from webapp.audit.api import bp as audit_api_bp
     from webapp.audit.views import bp as audit_bp
     from webapp.auth.account_views import bp as account_bp
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.mail.views import bp as mail_bp
     from webapp.navigation import NavItem, add_nav_item, nav_items
     from webapp.runs.api import bp as runs_api_bp
+    from webapp.runs.views import bp as runs_bp
     from webapp.users.api import bp as users_api_bp
     from webapp.users.views import bp as users_bp
     from webapp.workers.api import bp as workers_api_bp
@@ -107,12 +109,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(workers_bp)
+    app.register_blueprint(runs_bp)
     app.register_blueprint(workflows_bp)
     app.register_blueprint(create_api_blueprint([
-        auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp,
+        auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp, openapi_bp,
     ]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
     add_nav_item(app, NavItem("Health", "health.panel", order=80))
+    add_nav_item(app, NavItem("Runs", "runs.index", order=20))
     add_nav_item(app, NavItem("Users", "users.index", "admin", order=90))
     add_nav_item(app, NavItem("Audit", "audit.index", "admin", order=91))
     add_nav_item(app, NavItem("Mail", "mail.outbox", "admin", order=92))

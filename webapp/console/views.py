@@ -1,14 +1,36 @@
-"""The Overview page: where an operator lands after login."""
+"""The Overview page: where an operator lands after login.
+
+Each number is one aggregate query (webapp/runs/pages.py) or one Redis round trip, and links to
+the list behind it. Redis being down must not take the Overview down with it: the queue and
+worker figures then read "unavailable" and the health section says why.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
+from redis import RedisError
 
+from webapp.clock import utcnow
+from webapp.queues import redis_connection
+from webapp.runs.pages import overview_numbers
 from webapp.security import require_role
+from webapp.workers.service import queue_depths, worker_rows
 
 bp = Blueprint("console", __name__)
+
+
+def queue_figures() -> dict[str, int] | None:
+    """Jobs waiting on every queue and workers with a fresh heartbeat; None when Redis is unreachable."""
+    try:
+        connection = redis_connection()
+        depths = queue_depths(connection, current_app.config["RQ_QUEUES"])
+        workers = worker_rows(connection, utcnow(), current_app.config["HEALTH_HEARTBEAT_SECONDS"])
+    except RedisError:
+        return None
+    return {"queued": sum(queued for queued, _failed in depths.values()),
+            "live_workers": sum(1 for worker in workers if worker["live"])}
 
 
 @bp.route("/")
 @require_role("viewer")
 def overview():
-    return render_template("console/overview.html")
+    return render_template("console/overview.html", numbers=overview_numbers(utcnow()), queues=queue_figures())

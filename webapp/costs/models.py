@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.clock import utcnow
@@ -19,7 +19,11 @@ PRICE = Numeric(20, 10)
 
 class CostRecord(db.Model):
     __tablename__ = "cost_records"
-    __table_args__ = (UniqueConstraint("step_run_id", "attempt", name="uq_cost_records_step_run_id_attempt"),)
+    __table_args__ = (
+        UniqueConstraint("step_run_id", "attempt", name="uq_cost_records_step_run_id_attempt"),
+        # 0006_run_page_indexes: the Overview's "spend today".
+        Index("ix_cost_records_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("workflow_runs.id", ondelete="CASCADE"))
