@@ -81,6 +81,7 @@ def register_request_ids(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.api import create_api_blueprint
+    from webapp.api.inputs import IdConverter
     from webapp.api.openapi import bp as openapi_bp
     from webapp.audit.api import bp as audit_api_bp
     from webapp.audit.views import bp as audit_bp
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.workflows.api import bp as workflows_api_bp
     from webapp.workflows.views import bp as workflows_bp
 
+    app.url_map.converters["int"] = IdConverter  # before any rule is added
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(users_bp)
@@ -112,7 +114,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(runs_bp)
     app.register_blueprint(workflows_bp)
     app.register_blueprint(create_api_blueprint([
-        auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp, openapi_bp,
+        auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp,
+        openapi_bp,
     ]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
     add_nav_item(app, NavItem("Health", "health.panel", order=80))

@@ -8,14 +8,28 @@ strict types so ``"password": ["a"]`` is an error, never a 500 deeper down.
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from werkzeug.routing import IntegerConverter
 
 from webapp.api.errors import ApiError, ValidationFailed
 
 Model = TypeVar("Model", bound=BaseModel)
+
+# Primary keys are PostgreSQL ``integer``: a larger id can match nothing, and sending it to the
+# database would fail with "integer out of range" (a 500) instead of a clear answer.
+MAX_DB_ID = 2**31 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in routes: ids beyond the database's range are a 404 like any unknown id."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_DB_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 class Body(BaseModel):

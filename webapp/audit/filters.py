@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, Field
 from sqlalchemy import Select, tuple_
 
 from webapp.api.errors import ApiError
-from webapp.api.inputs import Query
+from webapp.api.inputs import MAX_DB_ID, Query
 from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 from webapp.audit import service
 from webapp.audit.models import AuditEvent
@@ -50,7 +50,7 @@ def filtered(query: AuditQuery) -> Select:
 def resolve_actor(text: str) -> int:
     """A user id as text, or the id of the user with that email (-1 matches nothing)."""
     if text.isdigit():
-        return int(text)
+        return int(text) if int(text) <= MAX_DB_ID else -1
     user = find_by_email(text)
     return user.id if user is not None else -1
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 from pydantic import Field, field_validator
 
 from webapp.api.errors import ApiError
-from webapp.api.inputs import Body, Query, parse_body, parse_query
+from webapp.api.inputs import Body, DbId, Query, parse_body, parse_query
 from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from webapp.extensions import db
 from webapp.runs import actions, service
@@ -31,7 +31,7 @@ class TriggerBody(Body):
 class RunsQuery(Query):
     status: Literal[RUN_STATES] | None = None  # type: ignore[valid-type]
     workflow: str | None = Field(default=None, max_length=100)
-    triggered_by: int | None = Field(default=None, ge=1)
+    triggered_by: DbId | None = None
     since: datetime | None = None
     cursor: str | None = Field(default=None, max_length=500)
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
@@ -44,7 +44,7 @@ class RunsQuery(Query):
 
 
 class ResumeBody(Body):
-    checkpoint_id: int | None = Field(default=None, ge=1)
+    checkpoint_id: DbId | None = None
 
 
 class ApproveBody(Body):
