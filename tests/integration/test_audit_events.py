@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from tests.conftest import TEST_PASSWORD
 from tests.integration.auth_helpers import api_login, audit_events, bearer
+from webapp.api.pagination import encode_cursor
 from webapp.clock import utcnow
 from webapp.extensions import db as database
 from webapp.mail.models import OutboxMail
@@ -86,6 +87,9 @@ def test_audit_api_filters_and_paginates_newest_first(client, api_headers, make_
     assert client.get("/api/v3/audit", headers=headers, query_string={"since": since}).json["items"] == []
     assert client.get("/api/v3/audit?since=yesterday", headers=headers).status_code == 422
     assert client.get("/api/v3/audit?cursor=bad", headers=headers).status_code == 400
+    for key in (["2026-01-01T00:00:00+00:00", 10**30], ["2026-01-01T00:00:00", 1], ["nope", 1], [5, "x"]):
+        assert client.get(f"/api/v3/audit?cursor={encode_cursor(key)}", headers=headers).status_code == 400, key
+    assert client.get(f"/api/v3/audit?actor={'9' * 300}", headers=headers).json["items"] == []
 
 
 def test_audit_page_lists_and_filters_events(client, login_as, make_user):
@@ -95,6 +99,7 @@ def test_audit_page_lists_and_filters_events(client, login_as, make_user):
     page = client.get("/audit?event=auth.login").get_data(as_text=True)
     assert page.count('data-testid="audit-row"') == 2 and "failure" in page
     assert client.get("/audit?since_local=garbage").status_code == 400
+    assert client.get(f"/audit?cursor={encode_cursor(['2026-01-01T00:00:00', 1])}").status_code == 400
 
 
 def test_captured_logs_and_audit_rows_never_contain_passwords_or_tokens(client, make_user, caplog):

@@ -173,3 +173,18 @@ def test_pending_user_is_told_to_verify_on_the_login_page_only_with_the_right_pa
     assert "Email or password is incorrect." in wrong and "Verify your email" not in wrong
     right = form_login(client, user.email, TEST_PASSWORD).get_data(as_text=True)
     assert "Verify your email address first" in right
+
+
+@pytest.mark.parametrize("key", [[10**30], ["x"], [1.5], [-1]])
+def test_cursors_we_could_not_have_issued_are_400_not_500(client, api_headers, key):
+    from webapp.api.pagination import encode_cursor
+
+    headers, _ = api_headers("admin")
+    response = client.get(f"/api/v3/users?cursor={encode_cursor(key)}", headers=headers)
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize("after", [str(10**30), "9" * 5000, "²", "-3"])
+def test_users_page_ignores_an_out_of_range_after(client, login_as, after):
+    login_as("admin")
+    assert client.get("/users", query_string={"after": after}).status_code == 200

@@ -15,6 +15,8 @@ from webapp.audit.models import AuditEvent
 from webapp.extensions import db
 from webapp.users.service import find_by_email
 
+MAX_EVENT_ID = 2**63 - 1  # audit_events.id is a BIGINT
+
 
 class AuditQuery(Query):
     event: Annotated[str, Field(max_length=64)] | None = None
@@ -38,18 +40,25 @@ def filtered(query: AuditQuery) -> Select:
     select_events = service.events_query(event=query.event, actor_id=actor_id, target_type=target_type,
                                          target_id=target_id, since=query.since, until=query.until)
     if query.cursor:
-        at, event_id = decode_cursor(query.cursor, 2)
-        try:
-            key = (datetime.fromisoformat(at), int(event_id))
-        except (TypeError, ValueError):
-            raise ApiError("The cursor is not valid; start again from the first page.", code="invalid_cursor") from None
-        select_events = select_events.where(tuple_(AuditEvent.at, AuditEvent.id) < key)
+        select_events = select_events.where(tuple_(AuditEvent.at, AuditEvent.id) < cursor_position(query.cursor))
     return select_events
+
+
+def cursor_position(cursor: str) -> tuple[datetime, int]:
+    """The (time, id) a cursor points at; anything we could not have issued is a 400."""
+    at, event_id = decode_cursor(cursor, 2)
+    try:
+        moment = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None or moment.tzinfo is None or not isinstance(event_id, int) or not 0 < event_id <= MAX_EVENT_ID:
+        raise ApiError("The cursor is not valid; start again from the first page.", code="invalid_cursor")
+    return moment, event_id
 
 
 def resolve_actor(text: str) -> int:
     """A user id as text, or the id of the user with that email (-1 matches nothing)."""
-    if text.isdigit():
+    if text.isdecimal():
         return int(text) if int(text) <= MAX_DB_ID else -1
     user = find_by_email(text)
     return user.id if user is not None else -1

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from webapp.api.errors import ApiError
+from webapp.api.inputs import MAX_DB_ID
 from webapp.audit.service import events_query
 from webapp.auth import sessions
 from webapp.auth.models import UserSession
@@ -15,6 +16,7 @@ from webapp.health.views import render_block
 from webapp.security import ROLES, require_role
 from webapp.users import service
 from webapp.users.models import USER_STATUSES, User
+from webapp.users.schemas import MAX_LOCK_MINUTES
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 PAGE_SIZE = 25
@@ -33,7 +35,7 @@ def index():
     q = request.args.get("q", "")[:100].strip() or None
     after = request.args.get("after", "")
     query = service.users_query(status=status, role=role, q=q)
-    if after.isdigit():
+    if after.isdecimal() and len(after) <= 10 and int(after) <= MAX_DB_ID:
         query = query.where(User.id > int(after))
     rows = db.session.scalars(query.limit(PAGE_SIZE + 1)).all()
     users, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
@@ -70,7 +72,7 @@ def act(user_id: int, action) -> object:
 
 def lock_minutes() -> int:
     raw = request.form.get("minutes", "")
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 525600 else DEFAULT_LOCK_MINUTES
+    return int(raw) if raw.isdecimal() and len(raw) <= 6 and 1 <= int(raw) <= MAX_LOCK_MINUTES else DEFAULT_LOCK_MINUTES
 
 
 @bp.post("/<int:user_id>/lock")
