@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from webapp.api.errors import ApiError, ValidationFailed
-from webapp.api.inputs import Query, parse_query
+from webapp.api.inputs import MAX_DB_ID, DbId, Query, parse_query
 from webapp.api.pagination import DEFAULT_LIMIT, encode_cursor
 from webapp.clock import utcnow
 from webapp.extensions import db, htmx
@@ -43,7 +43,7 @@ STOP_POLLING = 286
 class RunFilters(Query):
     status: Literal[pages.STATUS_FILTERS] | None = None  # type: ignore[valid-type]
     workflow: str | None = Field(default=None, max_length=100)
-    triggered_by: int | None = Field(default=None, ge=1)
+    triggered_by: DbId | None = None
     range: Literal["1h", "24h", "7d", "30d", "today"] | None = None
     cursor: str | None = Field(default=None, max_length=500)
 
@@ -77,9 +77,12 @@ def posted_run_ids() -> list[int]:
     if len(raw) > MAX_BULK:
         raise ValidationFailed(f"Select at most {MAX_BULK} runs at a time.", details={"fields": {"run_id": "too many"}})
     try:
-        return sorted({int(value) for value in raw})
+        run_ids = sorted({int(value) for value in raw})
     except ValueError:
-        raise ValidationFailed("Run ids must be numbers.", details={"fields": {"run_id": "not a number"}}) from None
+        run_ids = [0]
+    if any(not 1 <= run_id <= MAX_DB_ID for run_id in run_ids):
+        raise ValidationFailed("Run ids must be positive whole numbers.", details={"fields": {"run_id": "not an id"}})
+    return run_ids
 
 
 @bp.post("/runs/bulk")

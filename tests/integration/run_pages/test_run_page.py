@@ -132,6 +132,7 @@ def test_bad_form_input_is_a_422(client, login_as, make_run, path, data):
     assert client.post(path.format(id=run.id), data={"csrf_token": token, **data}).status_code == 422
 
 
-def test_unknown_run_is_404(client, login_as):
+@pytest.mark.parametrize("run_id", [999999, 2**40])
+def test_unknown_run_is_404(client, login_as, run_id):
     login_as("viewer")
-    assert client.get("/runs/999999").status_code == 404
+    assert client.get(f"/runs/{run_id}").status_code == 404

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import csrf_token_from
+from webapp.api.pagination import encode_cursor
 from webapp.audit.models import AuditEvent
 from webapp.extensions import db as _db
 from webapp.runs.models import WorkflowRun
@@ -76,7 +77,11 @@ def test_next_page_link_keeps_the_filters(client, login_as, make_run):
     assert "status=failed" in link and listed(client, link) == failed[50:]
 
 
-@pytest.mark.parametrize("query", ["status=exploded", "range=1y", "triggered_by=abc", "cursor=garbage", "page=2"])
+HUGE_ID_CURSOR = encode_cursor(["2026-01-01T00:00:00+00:00", 2**40])
+
+
+@pytest.mark.parametrize("query", ["status=exploded", "range=1y", "triggered_by=abc", "cursor=garbage", "page=2",
+                                   f"triggered_by={2**40}", f"cursor={HUGE_ID_CURSOR}"])
 def test_bad_filters_are_a_4xx(client, login_as, query):
     login_as("viewer")
     assert client.get(f"/runs?{query}").status_code in (400, 422)
@@ -126,6 +131,7 @@ def test_bulk_retry_retries_failed_and_cancelled_runs_only(client, login_as, mak
 @pytest.mark.parametrize("data,status", [
     ({"action": "explode", "run_id": "1"}, 422),
     ({"action": "cancel", "run_id": "one"}, 422),
+    ({"action": "cancel", "run_id": str(2**40)}, 422),
 ])
 def test_bad_bulk_input_is_a_422(client, login_as, data, status):
     login_as("operator")
