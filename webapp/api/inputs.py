@@ -52,7 +52,31 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     return fields
 
 
+def nul_field(data: Any, path: str = "") -> str | None:
+    """The path of the first text (key or value) holding a NUL character, which PostgreSQL
+    text columns refuse with an error (a 500) wherever the value ends up; None if clean.
+    Iterative, so a deeply nested body cannot exhaust the stack here."""
+    pending = [(path, data)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return where or "body"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{where}.{key}" if where else str(key)
+                if "\x00" in str(key):
+                    return name
+                pending.append((name, item))
+        elif isinstance(value, list):
+            pending.extend((f"{where}.{index}", item) for index, item in enumerate(value))
+    return None
+
+
 def _validate(model: type[Model], data: Any, what: str) -> Model:
+    bad = nul_field(data)
+    if bad is not None:
+        message = "must not contain NUL characters"
+        raise ValidationFailed(f"The {what} is not valid ({bad}: {message}).", details={"fields": {bad: message}})
     try:
         return model.model_validate(data)
     except ValidationError as error:
