@@ -37,7 +37,7 @@ def user_agent() -> str | None:
     if not has_request_context():
         return None
     agent = request.headers.get("User-Agent", "")
-    return escape_newlines(agent)[:MAX_AGENT_CHARS] or None
+    return escape_newlines(agent).replace("\x00", "\\x00")[:MAX_AGENT_CHARS] or None
 
 
 def request_id() -> str | None:

@@ -23,6 +23,11 @@ SECRET_KEYS = frozenset({"password", "new_password", "current_password", "token"
                          "refresh_token", "secret", "password_hash"})
 
 
+def safe_text(value: str, limit: int) -> str:
+    """One line, no NUL (PostgreSQL refuses it), bounded: safe to store and to show."""
+    return escape_newlines(value).replace("\x00", "\\x00")[:limit]
+
+
 def record(event: str, *, actor=None, target_type: str | None = None, target_id: str | int | None = None,
            outcome: str = "success", details: dict | None = None) -> AuditEvent:
     """Add one audit event to the current session; ``actor`` is a User, a user id or None."""
@@ -33,7 +38,7 @@ def record(event: str, *, actor=None, target_type: str | None = None, target_id:
         event=event,
         actor_id=actor_id,
         target_type=target_type,
-        target_id=None if target_id is None else escape_newlines(str(target_id))[:64],
+        target_id=None if target_id is None else safe_text(str(target_id), 64),
         outcome=outcome,
         ip=client_ip(),
         user_agent=user_agent(),
@@ -50,10 +55,10 @@ def clean_details(details: dict[str, Any]) -> dict[str, Any]:
         if str(key).lower() in SECRET_KEYS:
             continue
         if isinstance(value, str):
-            value = escape_newlines(value)[:MAX_DETAIL_CHARS]
+            value = safe_text(value, MAX_DETAIL_CHARS)
         elif not isinstance(value, int | float | bool) and value is not None:
-            value = escape_newlines(str(value))[:MAX_DETAIL_CHARS]
-        cleaned[escape_newlines(str(key))[:64]] = value
+            value = safe_text(str(value), MAX_DETAIL_CHARS)
+        cleaned[safe_text(str(key), 64)] = value
     return cleaned
 
 

@@ -21,10 +21,10 @@ def as_utc(local: str) -> str | None:
 @bp.get("")
 @require_role("admin")
 def index():
-    filters = {name: request.args.get(name, "")[:320] for name in FILTERS}
+    filters = {name: request.args.get(name, "")[:320].replace("\x00", "") for name in FILTERS}
     raw = {"event": filters["event"] or None, "actor": filters["actor"] or None, "target": filters["target"] or None,
            "since": as_utc(filters["since_local"]), "until": as_utc(filters["until_local"]),
-           "cursor": request.args.get("cursor") or None, "limit": PAGE_SIZE}
+           "cursor": request.args.get("cursor", "").replace("\x00", "") or None, "limit": PAGE_SIZE}
     error, events, next_cursor = None, [], None
     try:
         query = AuditQuery.model_validate(raw)

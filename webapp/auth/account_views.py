@@ -8,9 +8,7 @@ from webapp.api.errors import ValidationFailed
 from webapp.auth import sessions
 from webapp.auth.forms import PasswordChangeForm
 from webapp.auth.identity import current_session
-from webapp.auth.models import UserSession
 from webapp.auth.passwords import verify_password
-from webapp.extensions import db
 from webapp.security import require_role
 from webapp.users.service import change_password, revoke_session
 
@@ -49,7 +47,7 @@ def password():
 @bp.post("/sessions/<session_id>/revoke")
 @require_role("viewer")
 def revoke(session_id: str):
-    row = db.session.get(UserSession, session_id)
+    row = sessions.find(session_id)
     if row is None or row.user_id != current_user.id:
         abort(404)
     revoke_session(current_user, row)

@@ -9,11 +9,9 @@ from webapp.api.inputs import parse_body
 from webapp.audit.context import client_ip, user_agent
 from webapp.auth import ratelimit, refresh, registration, sessions
 from webapp.auth.identity import current_session
-from webapp.auth.models import UserSession
 from webapp.auth.schemas import EmailBody, LoginBody, RefreshBody, RegisterBody, TokenBody
 from webapp.auth.service import authenticate, sign_in
 from webapp.auth.service import logout as logout_session
-from webapp.extensions import db
 from webapp.security import public, require_role
 from webapp.users.service import revoke_session as revoke_one
 from webapp.users.service import to_dict
@@ -103,7 +101,7 @@ def list_sessions():
 @require_role("viewer")
 def revoke_session(session_id: str):
     """Users end their own sessions only; someone else's id is a 404, like an unknown one."""
-    row = db.session.get(UserSession, session_id)
+    row = sessions.find(session_id)
     if row is None or row.user_id != current_user.id or row.is_revoked:
         raise NotFound("You have no live session with this id.", code="session_not_found")
     revoke_one(current_user, row)

@@ -5,6 +5,12 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from webapp.auth.passwords import password_problem
 
 
+def no_nul(form, field) -> None:
+    """PostgreSQL text columns refuse NUL characters; say so instead of failing with a 500."""
+    if "\x00" in (field.data or ""):
+        raise ValidationError("This field must not contain NUL characters.")
+
+
 def acceptable_password(form, field) -> None:
     problem = password_problem(field.data or "")
     if problem:
@@ -17,8 +23,8 @@ class LoginForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=200)])
-    email = EmailField("Email", validators=[DataRequired(), Length(min=3, max=320)])
+    name = StringField("Name", validators=[Length(max=200), no_nul])
+    email = EmailField("Email", validators=[DataRequired(), Length(min=3, max=320), no_nul])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024), acceptable_password])
 
 

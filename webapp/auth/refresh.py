@@ -36,7 +36,7 @@ def token_pair(row: UserSession, refresh_token: str) -> dict:
 def rotate(token: str) -> tuple[UserSession, dict]:
     """Spend ``token`` and return its session with a fresh token pair; raise InvalidRefreshToken."""
     session_id, _, secret = token.partition(".")
-    row = db.session.get(UserSession, session_id) if session_id and secret else None
+    row = sessions.find(session_id) if secret else None
     if row is None or row.kind != "api" or row.is_revoked:
         raise InvalidRefreshToken()
     if sessions.resolve(row.id, "api") is None:  # timed out, locked, suspended: resolve ended it

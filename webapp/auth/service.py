@@ -54,6 +54,8 @@ def claim_attempt(email: str) -> tuple[int, bool] | None:
     Returns ``(user id, this claim set the lock)``, or None for an unknown or locked address.
     Only the claim that reached the threshold says True, so exactly one ``auth.locked`` follows.
     """
+    if "\x00" in email:  # matches no stored address; PostgreSQL would refuse the query
+        return None
     now = utcnow()
     threshold = current_app.config["LOCKOUT_THRESHOLD"]
     lock_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])

@@ -12,6 +12,7 @@ latest ``SESSION_ABSOLUTE_HOURS`` after login. An API session (one refresh-token
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -25,6 +26,7 @@ from webapp.users.models import User
 
 # Writing last_seen_at on every request would turn every page view into a write.
 TOUCH_INTERVAL = timedelta(seconds=60)
+SESSION_ID = re.compile(r"[0-9a-f]{32,64}")
 
 
 def digest(secret: str) -> str:
@@ -63,10 +65,15 @@ def start(user: User, kind: str, *, ip: str | None, user_agent: str | None) -> t
     return row, secret
 
 
+def find(session_id: str) -> UserSession | None:
+    """The row with this id, or None; text that cannot be one of our hex ids is not looked up."""
+    return db.session.get(UserSession, session_id) if SESSION_ID.fullmatch(session_id) else None
+
+
 def resolve(session_id: str, kind: str) -> UserSession | None:
     """The live session ``session_id`` of ``kind``, or None; ends it if it timed out or its user
     may no longer be signed in."""
-    row = db.session.get(UserSession, session_id)
+    row = find(session_id)
     if row is None or row.kind != kind or row.is_revoked:
         return None
     now = utcnow()

@@ -32,7 +32,10 @@ def announce(event: str, actor: User | int | None, user: User, details: dict[str
 
 
 def find_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    address = normalize_email(email)
+    if "\x00" in address:  # no stored address has one, and PostgreSQL refuses it in a query
+        return None
+    return db.session.scalar(select(User).where(User.email == address))
 
 
 def get_user(user_id: int) -> User:

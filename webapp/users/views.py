@@ -9,7 +9,6 @@ from webapp.api.errors import ApiError
 from webapp.api.inputs import MAX_DB_ID
 from webapp.audit.service import events_query
 from webapp.auth import sessions
-from webapp.auth.models import UserSession
 from webapp.clock import utcnow
 from webapp.extensions import db, htmx
 from webapp.health.views import render_block
@@ -32,7 +31,7 @@ def list_context(**extra) -> dict:
 def index():
     status = request.args.get("status") if request.args.get("status") in USER_STATUSES else None
     role = request.args.get("role") if request.args.get("role") in ROLES else None
-    q = request.args.get("q", "")[:100].strip() or None
+    q = request.args.get("q", "")[:100].replace("\x00", "").strip() or None
     after = request.args.get("after", "")
     query = service.users_query(status=status, role=role, q=q)
     if after.isdecimal() and len(after) <= 10 and int(after) <= MAX_DB_ID:
@@ -132,7 +131,7 @@ def revoke_sessions(user_id: int):
 def revoke_session(user_id: int, session_id: str):
     """End one session of a user; the id must belong to that user (SECURITY 24)."""
     user = service.get_user(user_id)
-    row = db.session.get(UserSession, session_id)
+    row = sessions.find(session_id)
     if row is None or row.user_id != user.id:
         abort(404)
     service.revoke_session(current_user, row)
