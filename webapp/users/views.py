@@ -78,7 +78,7 @@ def lock_minutes() -> int:
 @require_role("admin")
 def lock(user_id: int):
     minutes = lock_minutes()
-    reason = request.form.get("reason", "")[:200]
+    reason = request.form.get("reason", "")[:200].replace("\x00", "")
 
     def run(user):
         service.lock(current_user, user, minutes, reason)
