@@ -67,6 +67,10 @@ def form_post(client, path: str, page: str, **data):
     return client.post(path, data={"csrf_token": token, **data})
 
 
+def field_errors(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-testid="field-error" data-param="(\w+)">(.*?)</small>', html))
+
+
 def test_workflows_page_renders_empty_without_buttons_for_viewers(client, login_as):
     login_as("viewer")
     html = client.get("/workflows").get_data(as_text=True)
@@ -210,12 +214,12 @@ def test_bad_trigger_input_shows_field_errors_and_starts_nothing(client, login_a
                          topic="", count="three", ratio="0.25", options="{broken")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    errors = dict(re.findall(r'data-testid="field-error" data-param="(\w+)">(.*?)</small>', html))
+    errors = field_errors(html)
     assert set(errors) == {"count", "options"}
     assert "whole number" in errors["count"] and "not valid JSON" in errors["options"]
     assert 'value="0.25"' in html  # what the operator typed stays in the form
     response = form_post(client, "/workflows/page-test/runs", "/workflows/page-test", topic="", count="2")
-    errors = dict(re.findall(r'data-testid="field-error" data-param="(\w+)">(.*?)</small>', response.get_data(as_text=True)))
+    errors = field_errors(response.get_data(as_text=True))
     assert response.status_code == 422 and errors == {"topic": "topic is required (string)"}
     assert db.session.scalar(select(func.count()).select_from(WorkflowRun)) == 0
 

@@ -23,6 +23,8 @@ class CostRecord(db.Model):
         UniqueConstraint("step_run_id", "attempt", name="uq_cost_records_step_run_id_attempt"),
         # 0006_run_page_indexes: the Overview's "spend today".
         Index("ix_cost_records_created_at", "created_at"),
+        # 0005_console_indexes: the run page's costs per step (and ON DELETE CASCADE from a run).
+        Index("ix_cost_records_run_id", "run_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,16 +4,15 @@ Runs come in every state with step rows that agree with them (a failed run has a
 crashed step and skipped steps behind it, a paused one waits at its gate, ...), and every LLM
 step that ran has its cost record, so run totals equal the sum of their cost records.
 
-Speed is the point: the benchmark seeds 100,000 runs and about 1,000,000 step rows. Rows are
-generated in chunks and written with PostgreSQL's COPY (psycopg 3) on the session's own
-connection, in the caller's transaction; SQLite, which has no COPY, gets executemany inserts
-of the same rows. The workflows themselves go through ``workflows.service`` like any import.
+Speed is the point: the benchmark seeds 100,000 runs and about 1,000,000 step rows. On
+PostgreSQL the database generates them (``webapp.demo.bulk_sql``: INSERT ... SELECT from
+generate_series, in the caller's transaction); SQLite, for ``make run`` demos, gets the same
+shapes generated here in Python and written in executemany chunks. The workflows themselves go
+through ``workflows.service`` like any import.
 """
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,6 +21,7 @@ from sqlalchemy import func, insert, select, text
 
 from webapp.clock import utcnow
 from webapp.costs.models import CostRecord
+from webapp.demo import bulk_sql
 from webapp.demo.definitions import demo_definitions
 from webapp.extensions import db
 from webapp.runs.models import StepRun, WorkflowRun
@@ -30,7 +30,7 @@ from webapp.workflows import service
 from webapp.workflows.params import check_params
 
 CHUNK = 5000
-RUN_STATUSES = {"succeeded": 70, "failed": 12, "cancelled": 5, "running": 5, "queued": 4, "paused": 4}
+RUN_STATUSES = {"succeeded": 80, "failed": 10, "cancelled": 4, "running": 3, "queued": 1.5, "paused": 1.5}
 ACTIVE = frozenset({"running", "queued", "paused"})
 TOPICS = ("billing", "search", "onboarding", "security", "pricing", "infra", "mobile", "data")
 PRICE_IN, PRICE_OUT = Decimal("0.0000005"), Decimal("0.0000015")
@@ -40,7 +40,8 @@ STEP_COLUMNS = ("id", "run_id", "step_key", "position", "status", "attempt", "re
                 "started_at", "finished_at", "output", "error", "cost", "cache_hit")
 COST_COLUMNS = ("id", "run_id", "step_run_id", "attempt", "kind", "model", "units_in", "units_out",
                 "unit_price_in", "unit_price_out", "amount", "currency", "user_id", "workflow_id", "created_at")
-OUTPUTS = {"template.render": {"text": "rendered"}, "llm.complete": {"text": "A short summary.", "model": "local-small"},
+OUTPUTS = {"template.render": {"text": "rendered"},
+           "llm.complete": {"text": "A short summary.", "model": "local-small"},
            "http.request": {"status": 200, "body": "ok"}, "gate.approval": {"approved": True, "comment": "ok", "by": 1},
            "control.sleep": {"slept": 1}}
 ERRORS = ("HTTPError: 503 Service Unavailable from example.com", "TimeoutError: step exceeded 30 s",
@@ -80,27 +81,33 @@ def seed_workflows() -> list[Shape]:
 
 def seed_demo(runs: int, *, seed: int = 7, now: datetime | None = None) -> Seeded:
     """Add the demo workflows and ``runs`` runs; the caller commits."""
-    rng = random.Random(seed)
     now = now or utcnow()
     shapes = seed_workflows()
-    users = list(db.session.scalars(select(User.id).limit(20))) or [None]
+    users = list(db.session.scalars(select(User.id).order_by(User.id).limit(20)))
+    first_ids = tuple(_next_id(model) for model in (WorkflowRun, StepRun, CostRecord))
+    if db.session.get_bind().dialect.name == "postgresql":
+        statuses, steps, costs = bulk_sql.insert_runs(
+            shapes, runs, seed=seed, now=now, users=users, statuses=RUN_STATUSES, topics=TOPICS, errors=ERRORS,
+            outputs=OUTPUTS, first_ids=first_ids)
+        _after_bulk_load()
+        return Seeded(len(shapes), runs, steps, costs, statuses)
+    rng = random.Random(seed)  # noqa: S311 (demo data, repeatable on purpose)
     result = Seeded(workflows=len(shapes))
-    next_ids = [_next_id(model) for model in (WorkflowRun, StepRun, CostRecord)]
+    next_ids = list(first_ids)
     moments = sorted(now - timedelta(seconds=rng.uniform(0, 30 * 86400)) for _ in range(runs))
     for start in range(0, runs, CHUNK):
         rows = _Chunk(rng, now, next_ids)
         for created_at in moments[start:start + CHUNK]:
-            rows.add_run(rng.choice(shapes), created_at, rng.choice(users))
+            rows.add_run(rng.choice(shapes), created_at, rng.choice(users or [None]))
         next_ids = rows.next_ids
-        _write(WorkflowRun.__table__, RUN_COLUMNS, rows.runs, json_columns={"params"})
-        _write(StepRun.__table__, STEP_COLUMNS, rows.steps, json_columns={"output"})
-        _write(CostRecord.__table__, COST_COLUMNS, rows.costs)
+        _insert(WorkflowRun, RUN_COLUMNS, rows.runs)
+        _insert(StepRun, STEP_COLUMNS, rows.steps)
+        _insert(CostRecord, COST_COLUMNS, rows.costs)
         result.runs += len(rows.runs)
         result.steps += len(rows.steps)
         result.costs += len(rows.costs)
         for run in rows.runs:
             result.statuses[run[3]] = result.statuses.get(run[3], 0) + 1
-    _after_bulk_load()
     return result
 
 
@@ -144,8 +151,9 @@ class _Chunk:
                                f"worker-{rng.randint(1, 4)}" if attempt else None, began, began, finished,
                                OUTPUTS.get(uses) if step_status == "succeeded" else None, step_error, cost, cache_hit))
         finished_at = clock + timedelta(seconds=rng.uniform(0.01, 0.2)) if status not in ACTIVE else None
-        self.runs.append((run_id, shape.workflow_id, shape.version_id, status, dict(shape.defaults, topic=rng.choice(TOPICS)),
-                          user_id, created_at, started_at, finished_at, total, error))
+        params = dict(shape.defaults, topic=rng.choice(TOPICS))
+        self.runs.append((run_id, shape.workflow_id, shape.version_id, status, params, user_id, created_at,
+                          started_at, finished_at, total, error))
 
     def _step_status(self, run_status: str, position: int, stop_at: int, uses: str) -> tuple[str, int]:
         """The step's state and attempt count for a run in ``run_status`` that got to ``stop_at``."""
@@ -185,40 +193,16 @@ def _next_id(model) -> int:
     return (db.session.scalar(select(func.max(model.id))) or 0) + 1
 
 
-def _write(table, columns: tuple[str, ...], rows: list[tuple], json_columns: frozenset | set = frozenset()) -> None:
-    """COPY on PostgreSQL, executemany elsewhere; both inside the session's transaction."""
-    if not rows:
-        return
-    connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
-        return
-    as_json = [index for index, name in enumerate(columns) if name in json_columns]
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in _json_encoded(rows, as_json):
-            copy.write_row(row)
-
-
-def _json_encoded(rows: list[tuple], indexes: list[int]) -> Iterator[tuple]:
-    if not indexes:
-        yield from rows
-        return
-    for row in rows:
-        values = list(row)
-        for index in indexes:
-            if values[index] is not None:
-                values[index] = json.dumps(values[index])
-        yield tuple(values)
+def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """executemany in the session's transaction (the SQLite path)."""
+    if rows:
+        db.session.execute(insert(model.__table__), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def _after_bulk_load() -> None:
-    """Rows were written with explicit ids: move the id sequences past them, refresh planner stats."""
+    """Rows were written with explicit ids: move the id sequences past them, refresh planner stats
+    (a planner that still thinks the tables are empty picks sequential scans)."""
     connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        return
-    for table in ("workflow_runs", "step_runs", "cost_records"):
-        connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                f"coalesce((SELECT max(id) FROM {table}), 1))"))
-    for table in ("workflow_runs", "step_runs", "cost_records"):
-        connection.execute(text(f"ANALYZE {table}"))
+    for table, model in (("workflow_runs", WorkflowRun), ("step_runs", StepRun), ("cost_records", CostRecord)):
+        connection.execute(select(func.setval(func.pg_get_serial_sequence(table, "id"), _next_id(model), False)))
+    connection.execute(text("ANALYZE workflow_runs, step_runs, cost_records"))

@@ -29,6 +29,8 @@ class WorkflowRun(db.Model):
         Index("ix_workflow_runs_created_at_id", "created_at", "id"),
         # 0005_console_indexes: a workflow's newest runs (workflow list stats, recent runs).
         Index("ix_workflow_runs_workflow_id_created_at_id", "workflow_id", "created_at", "id"),
+        # 0005_console_indexes: the Overview's last-24-hours counts by status, as an index-only scan.
+        Index("ix_workflow_runs_created_at_status", "created_at", "status"),
         # 0006_run_page_indexes: /runs?status=..., newest first, and the Overview's status counts.
         Index("ix_workflow_runs_status_created_at_id", "status", "created_at", "id"),
     )
