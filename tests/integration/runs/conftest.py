@@ -37,9 +37,14 @@ class Workers:
     def kill(self, process: subprocess.Popen, horse_pid: int) -> None:
         """SIGKILL the worker and its work horse (RQ puts the horse in its own process group),
         as a lost node or container would."""
+        from webapp.runs.reconcile import pid_alive
+
         os.killpg(process.pid, signal.SIGKILL)
         os.kill(horse_pid, signal.SIGKILL)
         process.wait(timeout=WORKER_STOP_SECONDS)
+        deadline = time.monotonic() + WORKER_STOP_SECONDS  # SIGKILL is delivered asynchronously
+        while pid_alive(horse_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def stop(self) -> None:
         for process in self.processes:
