@@ -25,6 +25,9 @@ from webapp.workflows.templating import make_scope, render_inputs
 
 FOLD_OVER_CHARS = 1200
 RESUMABLE = frozenset({"failed", "cancelled", "paused"})
+# actions.retry_step also takes skipped steps, but those re-run with the step that failed
+# before them; a button on each would only repeat that one.
+RETRYABLE_STEPS = STEP_RERUNNABLE - {"skipped"}
 
 
 def pretty(value: Any) -> str:
@@ -81,7 +84,7 @@ def step_views(run: WorkflowRun, now: datetime) -> list[StepView]:
             inputs=rendered_inputs(run, spec.with_, outputs, step) if step.started_at else pretty(spec.with_),
             output=None if step.output is None else pretty(step.output),
             attempt_costs=costs.get(step.id, []), duration=None if took is None else seconds_text(took),
-            can_retry=step.status in STEP_RERUNNABLE and run.status != "succeeded"))
+            can_retry=step.status in RETRYABLE_STEPS and run.status != "succeeded"))
     return views
 
 

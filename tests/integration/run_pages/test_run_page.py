@@ -69,7 +69,7 @@ def buttons(html: str) -> set[str]:
 @pytest.mark.parametrize("status,steps,expected", [
     ("running", ["running", "pending", "pending"], {"cancel-run", "take-checkpoint"}),
     ("failed", ["succeeded", "failed", "skipped"],
-     {"retry-run", "retry-step-check", "retry-step-approve", "take-checkpoint"}),
+     {"retry-run", "retry-step-check", "take-checkpoint"}),
     ("paused", ["succeeded", "succeeded", "waiting_approval"], {"cancel-run", "approve-approve", "take-checkpoint"}),
     ("succeeded", ["succeeded", "succeeded", "succeeded"], {"take-checkpoint"}),
 ])
