@@ -39,9 +39,10 @@ def get_checkpoint(checkpoint_id: int) -> Checkpoint:
 
 
 def runs_query(*, status: str | None = None, workflow: str | None = None, triggered_by: int | None = None,
-               since: datetime | None = None, after: tuple[datetime, int] | None = None) -> Select:
-    """Newest first, keyset on ``(created_at, id)``."""
-    query = select(WorkflowRun).options(selectinload(WorkflowRun.steps))
+               since: datetime | None = None, after: tuple[datetime, int] | None = None,
+               with_steps: bool = True) -> Select:
+    """Newest first, keyset on ``(created_at, id)``; ``with_steps=False`` for lists that show no steps."""
+    query = select(WorkflowRun).options(selectinload(WorkflowRun.steps)) if with_steps else select(WorkflowRun)
     if status:
         query = query.where(WorkflowRun.status == status)
     if workflow:

@@ -67,6 +67,7 @@ def index():
     kept = filters.model_dump(exclude={"cursor"}, exclude_none=True)
     return render_template(
         "runs/list.html", runs=runs, filters=filters, statuses=pages.STATUS_FILTERS,
+        step_counts=pages.step_counts([run.id for run in runs]),
         next_url=url_for("runs.index", **kept, cursor=next_cursor) if next_cursor else None,
         workflows=db.session.execute(select(Workflow.slug).order_by(Workflow.slug)).scalars().all(),
         users=dict(db.session.execute(select(User.id, User.email).order_by(User.email)).all()))
