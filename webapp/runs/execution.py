@@ -120,7 +120,10 @@ def time_limit(seconds: int) -> BaseDeathPenalty:
 
 def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | str) -> None:
     step = db.session.get(StepRun, step_run_id)
-    run = lock_run(step.run_id)
+    run = lock_run(step.run_id) if step is not None else None
+    if run is None:  # the run was deleted while the step ran
+        db.session.rollback()
+        return
     db.session.refresh(step, with_for_update=True)
     if step.rq_job_id != job_id or step.status != "running":
         log.warning("step %s: dropping the result of job %s (the step is %s now)", step.step_key, job_id, step.status)
