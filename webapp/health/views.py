@@ -5,28 +5,15 @@ template is rendered, so the fragment and the full page can never drift apart (S
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, render_template
+from flask import Blueprint, current_app, render_template
 
 from webapp.extensions import htmx
+from webapp.fragments import polled, render_block
 from webapp.health import service
 from webapp.health.panel import SPARK_HEIGHT, SPARK_WIDTH, key_details, latency_series, sparkline_points, status_label
 from webapp.security import require_role
 
 bp = Blueprint("health", __name__)
-
-
-def render_block(template_name: str, block: str, **context) -> str:
-    """Render one block of a page template, with the same context the whole page would get."""
-    app = current_app._get_current_object()
-    template = app.jinja_env.get_template(template_name)
-    app.update_template_context(context)
-    return "".join(template.blocks[block](template.new_context(context)))
-
-
-def polled(html: str):
-    response = make_response(html)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def panel_context() -> dict:

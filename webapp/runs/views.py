@@ -22,7 +22,7 @@ from webapp.api.inputs import MAX_DB_ID, DbId, Query, parse_query
 from webapp.api.pagination import DEFAULT_LIMIT, encode_cursor
 from webapp.clock import utcnow
 from webapp.extensions import db, htmx
-from webapp.health.views import polled, render_block
+from webapp.fragments import polled, render_block
 from webapp.runs import actions, pages
 from webapp.runs.api import cursor_key
 from webapp.runs.detail import run_page

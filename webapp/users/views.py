@@ -11,7 +11,7 @@ from webapp.audit.service import events_query
 from webapp.auth import sessions
 from webapp.clock import utcnow
 from webapp.extensions import db, htmx
-from webapp.health.views import render_block
+from webapp.fragments import render_block
 from webapp.security import ROLES, require_role
 from webapp.users import service
 from webapp.users.models import USER_STATUSES, User

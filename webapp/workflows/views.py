@@ -10,7 +10,7 @@ from flask_login import current_user
 from webapp.api.errors import ApiError, ValidationFailed
 from webapp.console.dag_svg import render_svg
 from webapp.extensions import db
-from webapp.health.views import render_block
+from webapp.fragments import render_block
 from webapp.runs import actions
 from webapp.runs.service import runs_query
 from webapp.security import require_role
