@@ -8,7 +8,7 @@ pages measured in the same process after seeding only ``--baseline-runs`` runs: 
 shows how much the pages slow down with a hundred times more data (1.0 = not at all). A page
 whose route does not exist yet is skipped with a note.
 
-    .venv/bin/python bench/console.py [--runs 100000] [--requests 100]
+    .venv/bin/python bench/console.py [--runs 100000] [--requests 60]
 
 BENCH_DATABASE_URL names the server (default: the local test server); BENCH_REDIS_URL the
 Redis db the Overview reads queue depth from (default db 10; nothing is written).
@@ -165,7 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--baseline-runs", type=int, default=1_000)
-    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=60)
     args = parser.parse_args()
     name = f"flowdeck_bench_{secrets.token_hex(4)}"
     with psycopg.connect(admin_dsn(), autocommit=True) as conn:
