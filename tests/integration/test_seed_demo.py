@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import statistics
 
 from sqlalchemy import func, select
 
@@ -55,3 +56,42 @@ def test_seed_demo_works_on_sqlite(flask_cli, tmp_path):
         runs_total, records_total = conn.execute(
             "SELECT (SELECT sum(cost_total) FROM workflow_runs), (SELECT sum(amount) FROM cost_records)").fetchone()
         assert abs(runs_total - records_total) < 1e-9
+
+
+def brute_force_stats(workflow_id: int):
+    """The list's numbers computed the slow, obvious way: every run in Python."""
+    from webapp.workflows.pages import RECENT_RUNS, WorkflowStats
+
+    runs = db_session().scalars(select(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id)
+                                .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())).all()[:RECENT_RUNS]
+    finished = [run for run in runs if run.status in ("succeeded", "failed", "cancelled")]
+    return WorkflowStats(runs[0].status, len(finished), sum(run.status == "succeeded" for run in finished),
+                         statistics.median(run.finished_at - run.started_at for run in finished))
+
+
+def db_session():
+    from webapp.extensions import db as database
+
+    return database.session
+
+
+def test_workflow_list_stats_match_a_brute_force_count_on_postgresql_and_sqlite(app, db, tmp_path):
+    """The PostgreSQL LATERAL path and the SQLite window-function path give the obvious numbers."""
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.demo.seed import seed_demo
+    from webapp.workflows.pages import workflow_stats
+
+    def check() -> None:
+        seed_demo(400)
+        db_session().commit()
+        ids = list(db_session().scalars(select(Workflow.id)))
+        assert workflow_stats(ids) == {workflow_id: brute_force_stats(workflow_id) for workflow_id in ids}
+
+    check()
+    embedded = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'stats.db'}"})
+    with embedded.app_context():
+        upgrade(revision="heads")
+        check()
+        db_session().remove()
