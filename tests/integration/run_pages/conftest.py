@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.integration.runs.conftest import make_workflow, operator  # noqa: F401 (shared fixtures)
 from webapp.clock import utcnow
 
 TRACEBACK = "Traceback (most recent call last):\nStepFailed: boom"
@@ -17,12 +18,8 @@ PIPELINE = {"name": "pipeline", "params": {"who": {"type": "string", "default": 
 
 
 @pytest.fixture
-def pipeline(db):
-    from webapp.workflows.service import create_workflow
-
-    workflow = create_workflow(PIPELINE)
-    db.session.commit()
-    return workflow
+def pipeline(make_workflow):  # noqa: F811 (the fixture imported above)
+    return make_workflow(PIPELINE)
 
 
 @pytest.fixture
@@ -54,8 +51,3 @@ def make_run(db, pipeline):
         return run
 
     return make
-
-
-@pytest.fixture
-def operator_user(make_user):
-    return make_user("operator")

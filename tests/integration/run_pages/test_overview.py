@@ -60,12 +60,12 @@ def test_overview_numbers_match_the_database_and_link_to_their_lists(client, log
     assert 'aria-label="System health"' in html  # the health engineer's section stays
 
 
-def test_a_failure_fixed_by_retry_no_longer_needs_attention(client, login_as, make_run, operator_user, redis):
+def test_a_failure_fixed_by_retry_no_longer_needs_attention(client, login_as, make_run, operator, redis):
     fixed = make_run("failed", ["succeeded", "failed", "skipped"])
     make_run("failed", ["succeeded", "failed", "skipped"])
     login_as("viewer")
     assert figure(client.get("/").get_data(as_text=True), "needs-attention")[1] == "2"
-    actions.retry_run(fixed.id, operator_user)
+    actions.retry_run(fixed.id, operator)
     assert figure(client.get("/").get_data(as_text=True), "needs-attention")[1] == "1"
     assert figure(client.get("/").get_data(as_text=True), "in-progress")[1] == "1"
 
