@@ -244,3 +244,12 @@ def test_archive_hides_actions_and_is_audited(client, login_as, db, workflow):
     html = client.get("/workflows/page-test").get_data(as_text=True)
     assert 'data-testid="archived"' in html and 'data-testid="trigger-form"' not in html
     assert db.session.scalar(select(AuditEvent.event).where(AuditEvent.event == "workflow.archive"))
+
+
+def test_unknown_or_malformed_addresses_are_404_never_500(client, login_as, workflow):
+    login_as("operator")
+    for path in ("/workflows/nope", "/workflows/bad%00slug", "/workflows/" + "x" * 300,
+                 "/workflows/page-test/versions?a=99999999999", "/workflows/page-test/versions?a=1&b=7",
+                 "/workflows/bad%00slug/edit"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/workflows?after=%00").status_code == 200

@@ -1,4 +1,5 @@
-"""Queries and shaping that only the workflow pages need: list statistics and version diffs.
+"""Queries and shaping that only the workflow pages need: list statistics, the editor's
+validation view, and version diffs.
 
 The list shows, per workflow, the latest run's status, the success rate and the median duration
 over its most recent ``RECENT_RUNS`` runs. On PostgreSQL a LATERAL subquery reads exactly those
@@ -19,10 +20,14 @@ from typing import Any
 
 from sqlalchemy import func, select, true
 
+from webapp.api.errors import ApiError
+from webapp.console.dag_svg import render_svg
 from webapp.extensions import db
 from webapp.runs.models import WorkflowRun
 from webapp.runs.states import RUN_FINISHED
+from webapp.workflows.loading import load_definition
 from webapp.workflows.models import Workflow, WorkflowVersion
+from webapp.workflows.service import check_definition
 
 RECENT_RUNS = 50
 
@@ -78,6 +83,28 @@ def workflow_stats(workflow_ids: Sequence[int]) -> dict[int, WorkflowStats]:
             succeeded=sum(1 for row in finished if row.status == "succeeded"),
             median_duration=statistics.median(durations) if durations else None)
     return {workflow_id: stats.get(workflow_id, NO_RUNS) for workflow_id in workflow_ids}
+
+
+def validation(text: str) -> dict:
+    """What the editor's validation block shows for ``text``: errors grouped by step, and the graph."""
+    try:
+        errors = check_definition(text)
+    except ApiError as error:  # too large to read at all
+        return {"general": [{"step": None, "field": "definition", "message": error.message}], "by_step": {},
+                "steps": [], "valid": False, "graph": None}
+    try:
+        definition = load_definition(text)
+    except ApiError:  # does not parse; ``errors`` already says why
+        definition = None
+    steps = definition.get("steps") if isinstance(definition, dict) else None
+    ids = [step["id"] for step in steps or [] if isinstance(step, dict) and isinstance(step.get("id"), str)]
+    by_step: dict[str, list] = {}
+    general = []
+    for error in errors:
+        (by_step.setdefault(error["step"], []) if error["step"] else general).append(error)
+    graph = render_svg(steps) if not errors else None
+    return {"general": general, "by_step": by_step, "steps": ids + [s for s in by_step if s not in ids],
+            "valid": not errors, "graph": graph}
 
 
 def definition_text(definition: dict[str, Any]) -> str:

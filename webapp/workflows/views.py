@@ -4,10 +4,12 @@ the editor's live validation answers htmx with the ``validation`` block of the e
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.api.errors import ApiError, ValidationFailed
+from webapp.api.errors import ApiError, NotFound, ValidationFailed
 from webapp.console.dag_svg import render_svg
 from webapp.extensions import db
 from webapp.fragments import render_block
@@ -16,9 +18,9 @@ from webapp.runs.service import runs_query
 from webapp.security import require_role
 from webapp.workflows import pages, service
 from webapp.workflows.forms import read_trigger_form, trigger_fields
-from webapp.workflows.loading import load_definition
 
 bp = Blueprint("workflows", __name__, url_prefix="/workflows")
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 PAGE_SIZE = 50
 RECENT_RUN_COUNT = 20
 STARTER = """name: my-workflow
@@ -32,6 +34,13 @@ steps:
 """
 
 
+def workflow_or_404(slug: str):
+    """The workflow named in the URL; text that cannot be a slug is a 404 before any query."""
+    if not SLUG.fullmatch(slug):
+        raise NotFound(f"There is no workflow {slug!r}.")
+    return service.get_workflow(slug)
+
+
 def run_path(run_id: int) -> str:
     """The run page; built by hand because the runs pages live in another blueprint."""
     return f"/runs/{run_id}"
@@ -40,7 +49,8 @@ def run_path(run_id: int) -> str:
 @bp.get("")
 @require_role("viewer")
 def index():
-    after = request.args.get("after", "")[:100] or None
+    after = request.args.get("after", "")
+    after = after if SLUG.fullmatch(after) else None
     rows = service.list_workflows(archived=False, after=after, limit=PAGE_SIZE)
     workflows, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     return render_template("workflows/list.html", workflows=workflows,
@@ -49,40 +59,17 @@ def index():
                            format_duration=pages.format_duration, recent_runs=pages.RECENT_RUNS)
 
 
-def checked(text: str) -> dict:
-    """What the editor's validation block shows for ``text``: errors grouped by step, and the graph."""
-    try:
-        errors = service.check_definition(text)
-    except ApiError as error:  # too large to read at all
-        return {"general": [{"step": None, "field": "definition", "message": error.message}], "by_step": {},
-                "steps": [], "valid": False, "graph": None}
-    try:
-        definition = load_definition(text)
-    except ApiError:  # does not parse; ``errors`` already says why
-        definition = None
-    steps = definition.get("steps") if isinstance(definition, dict) else None
-    ids = [step["id"] for step in steps or [] if isinstance(step, dict) and isinstance(step.get("id"), str)]
-    by_step: dict[str, list] = {}
-    general = []
-    for error in errors:
-        (by_step.setdefault(error["step"], []) if error["step"] else general).append(error)
-    graph = render_svg(steps) if not errors else None
-    return {"general": general, "by_step": by_step, "steps": ids + [s for s in by_step if s not in ids],
-            "valid": not errors, "graph": graph}
-
-
 def editor(text: str, *, workflow=None, status: int = 200, problem: str | None = None):
     return render_template("workflows/editor.html", text=text, workflow=workflow, problem=problem,
-                           check=checked(text) if text.strip() else None), status
+                           check=pages.validation(text) if text.strip() else None), status
 
 
 def save(action, text: str, workflow=None):
     """Run a save action; a refused definition goes back to the editor with its errors."""
     try:
         saved = action()
-    except ValidationFailed as error:
-        return editor(text, workflow=workflow, status=422, problem=error.message)
-    except ApiError as error:
+    except ApiError as error:  # 422 invalid, 409 name taken or archived, 413 too large
+        db.session.rollback()
         return editor(text, workflow=workflow, status=error.status, problem=error.message)
     db.session.commit()
     return redirect(url_for("workflows.detail", slug=saved.slug))
@@ -105,20 +92,21 @@ def create():
 @require_role("operator")
 def validate():
     """Live validation while typing: only the block, never saved."""
-    return render_block("workflows/editor.html", "validation", check=checked(request.form.get("definition", "")))
+    check = pages.validation(request.form.get("definition", ""))
+    return render_block("workflows/editor.html", "validation", check=check)
 
 
 @bp.get("/<slug>/edit")
 @require_role("operator")
 def edit(slug: str):
-    workflow = service.get_workflow(slug)
+    workflow = workflow_or_404(slug)
     return editor(pages.definition_text(service.get_version(workflow).definition), workflow=workflow)
 
 
 @bp.post("/<slug>/edit")
 @require_role("operator")
 def update(slug: str):
-    workflow = service.get_workflow(slug)
+    workflow = workflow_or_404(slug)
     text = request.form.get("definition", "")
     return save(lambda: service.update_workflow(slug, text, actor=current_user)[0], text, workflow)
 
@@ -137,14 +125,14 @@ def detail_page(workflow, *, submitted=None, field_errors=None, problem=None, st
 @bp.get("/<slug>")
 @require_role("viewer")
 def detail(slug: str):
-    return detail_page(service.get_workflow(slug))
+    return detail_page(workflow_or_404(slug))
 
 
 @bp.post("/<slug>/runs")
 @require_role("operator")
 def trigger(slug: str):
     """Start a run from the generated form and go to its page; bad params come back per field."""
-    workflow = service.get_workflow(slug)
+    workflow = workflow_or_404(slug)
     schema = service.get_version(workflow).definition.get("params", {})
     params, field_errors = read_trigger_form(schema, request.form)
     if not field_errors:
@@ -165,7 +153,7 @@ def trigger(slug: str):
 @bp.post("/<slug>/archive")
 @require_role("operator")
 def archive(slug: str):
-    service.archive_workflow(slug, actor=current_user)
+    service.archive_workflow(workflow_or_404(slug).slug, actor=current_user)
     db.session.commit()
     return redirect(url_for("workflows.detail", slug=slug))
 
@@ -174,10 +162,12 @@ def archive(slug: str):
 @require_role("viewer")
 def versions(slug: str):
     """History, newest first, and the diff of two versions (default: the current against the one before)."""
-    workflow = service.get_workflow(slug)
+    workflow = workflow_or_404(slug)
     history = service.list_versions(workflow, before=None, limit=200)[:200]
     new_number = request.args.get("b", type=int) or workflow.current_version
     old_number = request.args.get("a", type=int) or max(new_number - 1, 1)
+    if not (1 <= old_number <= workflow.current_version and 1 <= new_number <= workflow.current_version):
+        raise NotFound(f"Workflow {slug!r} has versions 1 to {workflow.current_version}.")
     diff = pages.version_diff(service.get_version(workflow, old_number), service.get_version(workflow, new_number))
     return render_template("workflows/versions.html", workflow=workflow, history=history, diff=diff,
                            old_number=old_number, new_number=new_number)
