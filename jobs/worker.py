@@ -1,6 +1,8 @@
 """``flask worker``: an RQ worker whose jobs run inside the Flask app context."""
 from __future__ import annotations
 
+import importlib
+
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
@@ -10,6 +12,8 @@ from rq.job import Job
 from webapp import logs
 from webapp.extensions import db
 from webapp.queues import redis_connection
+
+JOB_MODULES = ("jobs.maintenance", "jobs.steps")
 
 
 class AppJob(Job):
@@ -35,6 +39,17 @@ class FlowdeckWorker(Worker):
             super().execute_job(job, queue)
 
 
+def preload_job_modules() -> None:
+    """Import the job modules once in the parent, as gunicorn's --preload does.
+
+    RQ forks a work horse per job and resolves the job's function by name inside it; without
+    this, every horse imports the engine, step kinds and templating afresh, which costs more
+    than the step itself.
+    """
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
 def job_class_for(app: Flask) -> type[AppJob]:
     return type("BoundAppJob", (AppJob,), {"app": app})
 
@@ -47,6 +62,7 @@ def job_class_for(app: Flask) -> type[AppJob]:
 def worker_command(burst: bool, name: str | None, queues: tuple[str, ...]) -> None:
     """Run an RQ worker on QUEUES (default: every queue in RQ_QUEUES)."""
     app = current_app._get_current_object()
+    preload_job_modules()
     worker = FlowdeckWorker(
         list(queues) or app.config["RQ_QUEUES"],
         connection=redis_connection(),
