@@ -42,8 +42,7 @@ def workflow_or_404(slug: str):
 
 
 def run_path(run_id: int) -> str:
-    """The run page; built by hand because the runs pages live in another blueprint."""
-    return f"/runs/{run_id}"
+    return url_for("runs.detail", run_id=run_id)
 
 
 @bp.get("")
