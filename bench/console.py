@@ -133,7 +133,7 @@ def run(database_url: str, runs: int, baseline_runs: int, count: int) -> bool:
 
     app = create_app({"TESTING": True})
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         client = app.test_client()
         log_in(app, client)
         seed_demo(baseline_runs, seed=1)

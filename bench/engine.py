@@ -150,7 +150,7 @@ def run_bench(args, env: dict[str, str], workers: list[subprocess.Popen]) -> Non
 
     app = create_app()
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
         redis_connection().flushdb()
         noop_step = {"uses": "control.sleep", "with": {"seconds": 0}}
         create_workflow({"name": "bench-fanout", "steps": [{"id": f"s{i}", **noop_step} for i in range(args.fanout)]})

@@ -137,7 +137,7 @@ def run(port: int) -> int:
             wait_for_port(redis_port, 10)
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         flask = [str(bin_dir / "flask")]
-        subprocess.run(flask + ["db", "upgrade", "heads"], env=env, cwd=ROOT, check=True)
+        subprocess.run(flask + ["db", "upgrade"], env=env, cwd=ROOT, check=True)
         subprocess.run(flask + ["users", "create-admin", "--email", ADMIN_EMAIL], env=env, cwd=ROOT, check=True)
         subprocess.run(flask + ["workflows", "import", str(ROOT / "examples" / "hello.json")], env=env, cwd=ROOT,
                        check=True)

@@ -35,7 +35,7 @@ def demo_env(instance: Path) -> dict[str, str]:
 
 def prepare(env: dict[str, str], runs: int) -> None:
     flask = [str(Path(sys.executable).parent / "flask")]
-    for args in (["db", "upgrade", "heads"], ["users", "create-admin", "--email", ADMIN_EMAIL],
+    for args in (["db", "upgrade"], ["users", "create-admin", "--email", ADMIN_EMAIL],
                  ["seed-demo", "--runs", str(runs)]):
         subprocess.run(flask + args, env=env, cwd=ROOT, check=True)
 

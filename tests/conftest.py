@@ -78,7 +78,7 @@ def app(test_env: dict[str, str]):
     application = create_app({"TESTING": True})
     add_failure_routes(application)
     with application.app_context():
-        upgrade(revision="heads")
+        upgrade()
     yield application
     for name, value in saved.items():
         if value is None:

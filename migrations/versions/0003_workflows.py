@@ -1,7 +1,7 @@
 """workflows
 
 Revision ID: 0003_workflows
-Revises: 0001_users
+Revises: 0002_accounts
 Create Date: 2026-11-26
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_workflows'
-down_revision = '0001_users'
+down_revision = '0002_accounts'
 branch_labels = None
 depends_on = None
 

@@ -31,7 +31,7 @@ def tables(url: str) -> set[str]:
 
 def upgrade_and_downgrade(flask_cli, url: str) -> None:
     env = {"DATABASE_URL": url}
-    up = flask_cli("db", "upgrade", "heads", extra_env=env)
+    up = flask_cli("db", "upgrade", extra_env=env)
     assert up.returncode == 0, up.stderr
     created = tables(url)
     assert {table.name for table in db.metadata.sorted_tables} <= created
@@ -56,3 +56,15 @@ def test_models_match_the_migrations(app, db):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
     assert diff == []
+
+
+def test_migration_history_is_one_line():
+    """Areas that add migrations side by side must chain them, so `flask db upgrade` has one head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from tests.conftest import ROOT
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1

@@ -47,7 +47,7 @@ def test_seeded_runs_are_consistent_and_costs_reconcile(flask_cli, db):
 
 def test_seed_demo_works_on_sqlite(flask_cli, tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
-    assert flask_cli("db", "upgrade", "heads", extra_env=env).returncode == 0
+    assert flask_cli("db", "upgrade", extra_env=env).returncode == 0
     result = flask_cli("seed-demo", "--runs", "60", extra_env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(tmp_path / "demo.db") as conn:
@@ -92,6 +92,6 @@ def test_workflow_list_stats_match_a_brute_force_count_on_postgresql_and_sqlite(
     check()
     embedded = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'stats.db'}"})
     with embedded.app_context():
-        upgrade(revision="heads")
+        upgrade()
         check()
         db_session().remove()
