@@ -110,58 +110,83 @@ def database_uri(raw: str) -> str:
     return raw
 
 
+class EnvReader:
+    """Reads settings from an environment mapping: each variable is named once, next to its
+    default, and parsed by the matching ``parse_*`` helper."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def raw(self, name: str, default: str = "") -> str:
+        return self.environ.get(name, default)
+
+    def optional(self, name: str) -> str | None:
+        return self.raw(name).strip() or None
+
+    def integer(self, name: str, default: int, **bounds: int) -> int:
+        return parse_int(name, self.raw(name, str(default)), **bounds)
+
+    def number(self, name: str, default: float, minimum: float = 0.0) -> float:
+        return parse_float(name, self.raw(name, str(default)), minimum=minimum)
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        return parse_choice(name, self.raw(name, default), choices)
+
+    def flag(self, name: str, default: bool) -> bool:
+        return parse_bool(name, self.raw(name, str(default)))
+
+    def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
+        return parse_url(name, self.raw(name, default), schemes)
+
+    def items(self, name: str, default: str = "") -> tuple[str, ...]:
+        return parse_list(self.raw(name, default))
+
+
 def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
     """Build the app config from ``environ``; unset variables get documented defaults."""
-
-    def get(name: str, default: str) -> str:
-        return environ.get(name, default)
-
-    env = parse_choice("FLOWDECK_ENV", get("FLOWDECK_ENV", "production"), ENVIRONMENTS)
+    read = EnvReader(environ)
+    env = read.choice("FLOWDECK_ENV", "production", ENVIRONMENTS)
     default_db = "sqlite:///" + os.path.join(instance_path, "flowdeck.db")
-    database_url = database_uri(
-        parse_url("DATABASE_URL", get("DATABASE_URL", default_db), ("sqlite", "postgresql", "postgres"))
-    )
-    amqp_url = get("AMQP_URL", "").strip()
+    amqp_url = read.optional("AMQP_URL")
     return {
         "FLOWDECK_ENV": env,
-        "SECRET_KEY": get("SECRET_KEY", ""),
-        "JWT_SECRET": get("JWT_SECRET", ""),
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "REDIS_URL": parse_url("REDIS_URL", get("REDIS_URL", "redis://127.0.0.1:6379/0"), ("redis", "rediss", "unix")),
-        "AMQP_URL": parse_url("AMQP_URL", amqp_url, ("amqp", "amqps")) if amqp_url else None,
-        "BLOB_DIR": get("BLOB_DIR", os.path.join(instance_path, "blobs")),
-        "REGISTRATION_MODE": parse_choice("REGISTRATION_MODE", get("REGISTRATION_MODE", "verify"), REGISTRATION_MODES),
-        "MAIL_URL": get("MAIL_URL", "").strip() or None,
-        "LLM_BASE_URL": get("LLM_BASE_URL", "").strip() or None,
-        "LLM_API_KEY": get("LLM_API_KEY", "").strip() or None,
-        "LLM_PRICES": parse_prices("LLM_PRICES", get("LLM_PRICES", DEFAULT_LLM_PRICES)),
-        "HTTP_ALLOWED_HOSTS": tuple(h.lower() for h in parse_list(get("HTTP_ALLOWED_HOSTS", "127.0.0.1,localhost"))),
-        "STEP_PLUGINS": parse_list(get("STEP_PLUGINS", "")),
-        "WORKFLOW_MAX_DEFINITION_BYTES": parse_int("WORKFLOW_MAX_DEFINITION_BYTES",
-                                                   get("WORKFLOW_MAX_DEFINITION_BYTES", str(64 * 1024)), minimum=1024),
-        "LOG_FORMAT": parse_choice("LOG_FORMAT", get("LOG_FORMAT", "text"), LOG_FORMATS),
-        "LOG_LEVEL": parse_choice("LOG_LEVEL", get("LOG_LEVEL", "info"), ("debug", "info", "warning", "error")).upper(),
-        "TRUSTED_PROXIES": parse_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0"), minimum=0, maximum=10),
-        "LOCKOUT_THRESHOLD": parse_int("LOCKOUT_THRESHOLD", get("LOCKOUT_THRESHOLD", "5"), minimum=1, maximum=100),
-        "LOCKOUT_MINUTES": parse_int("LOCKOUT_MINUTES", get("LOCKOUT_MINUTES", "30"), minimum=1),
-        "SESSION_IDLE_MINUTES": parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES", "30"), minimum=1),
-        "SESSION_ABSOLUTE_HOURS": parse_int("SESSION_ABSOLUTE_HOURS", get("SESSION_ABSOLUTE_HOURS", "12"), minimum=1),
-        "REFRESH_TOKEN_DAYS": parse_int("REFRESH_TOKEN_DAYS", get("REFRESH_TOKEN_DAYS", "14"), minimum=1),
-        "EMAIL_TOKEN_HOURS": parse_int("EMAIL_TOKEN_HOURS", get("EMAIL_TOKEN_HOURS", "24"), minimum=1),
-        "RATE_LIMITS": {
-            action: parse_int(f"RATE_LIMIT_{action.upper()}", get(f"RATE_LIMIT_{action.upper()}", default), minimum=1)
-            for action, default in (("login", "10"), ("register", "5"), ("refresh", "30"), ("verify", "5"))
-        },
-        "MAX_CONTENT_LENGTH": parse_int("MAX_BODY_BYTES", get("MAX_BODY_BYTES", str(512 * 1024)), minimum=1024),
-        "BCRYPT_ROUNDS": parse_int("BCRYPT_ROUNDS", get("BCRYPT_ROUNDS", "12"), minimum=4, maximum=16),
-        "RQ_QUEUES": [q.strip() for q in get("RQ_QUEUES", "default").split(",") if q.strip()] or ["default"],
-        "JOB_TIMEOUT": parse_int("JOB_TIMEOUT", get("JOB_TIMEOUT", "600"), minimum=1),
-        "JOB_RESULT_TTL": parse_int("JOB_RESULT_TTL", get("JOB_RESULT_TTL", "3600"), minimum=0),
-        "JOB_FAILURE_TTL": parse_int("JOB_FAILURE_TTL", get("JOB_FAILURE_TTL", str(7 * 24 * 3600)), minimum=0),
-        **health_settings(get),
-        "SESSION_COOKIE_SECURE": parse_bool(
-            "SESSION_COOKIE_SECURE", get("SESSION_COOKIE_SECURE", "true" if env == "production" else "false")
+        "SECRET_KEY": read.raw("SECRET_KEY"),
+        "JWT_SECRET": read.raw("JWT_SECRET"),
+        "SQLALCHEMY_DATABASE_URI": database_uri(
+            read.url("DATABASE_URL", default_db, ("sqlite", "postgresql", "postgres"))
         ),
+        "REDIS_URL": read.url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix")),
+        "AMQP_URL": parse_url("AMQP_URL", amqp_url, ("amqp", "amqps")) if amqp_url else None,
+        "BLOB_DIR": read.raw("BLOB_DIR", os.path.join(instance_path, "blobs")),
+        "REGISTRATION_MODE": read.choice("REGISTRATION_MODE", "verify", REGISTRATION_MODES),
+        "MAIL_URL": read.optional("MAIL_URL"),
+        "LLM_BASE_URL": read.optional("LLM_BASE_URL"),
+        "LLM_API_KEY": read.optional("LLM_API_KEY"),
+        "LLM_PRICES": parse_prices("LLM_PRICES", read.raw("LLM_PRICES", DEFAULT_LLM_PRICES)),
+        "HTTP_ALLOWED_HOSTS": tuple(host.lower() for host in read.items("HTTP_ALLOWED_HOSTS", "127.0.0.1,localhost")),
+        "STEP_PLUGINS": read.items("STEP_PLUGINS"),
+        "WORKFLOW_MAX_DEFINITION_BYTES": read.integer("WORKFLOW_MAX_DEFINITION_BYTES", 64 * 1024, minimum=1024),
+        "LOG_FORMAT": read.choice("LOG_FORMAT", "text", LOG_FORMATS),
+        "LOG_LEVEL": read.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+        "TRUSTED_PROXIES": read.integer("TRUSTED_PROXIES", 0, minimum=0, maximum=10),
+        "LOCKOUT_THRESHOLD": read.integer("LOCKOUT_THRESHOLD", 5, minimum=1, maximum=100),
+        "LOCKOUT_MINUTES": read.integer("LOCKOUT_MINUTES", 30, minimum=1),
+        "SESSION_IDLE_MINUTES": read.integer("SESSION_IDLE_MINUTES", 30, minimum=1),
+        "SESSION_ABSOLUTE_HOURS": read.integer("SESSION_ABSOLUTE_HOURS", 12, minimum=1),
+        "REFRESH_TOKEN_DAYS": read.integer("REFRESH_TOKEN_DAYS", 14, minimum=1),
+        "EMAIL_TOKEN_HOURS": read.integer("EMAIL_TOKEN_HOURS", 24, minimum=1),
+        "RATE_LIMITS": {
+            action: read.integer(f"RATE_LIMIT_{action.upper()}", default, minimum=1)
+            for action, default in (("login", 10), ("register", 5), ("refresh", 30), ("verify", 5))
+        },
+        "MAX_CONTENT_LENGTH": read.integer("MAX_BODY_BYTES", 512 * 1024, minimum=1024),
+        "BCRYPT_ROUNDS": read.integer("BCRYPT_ROUNDS", 12, minimum=4, maximum=16),
+        "RQ_QUEUES": list(read.items("RQ_QUEUES", "default")) or ["default"],
+        "JOB_TIMEOUT": read.integer("JOB_TIMEOUT", 600, minimum=1),
+        "JOB_RESULT_TTL": read.integer("JOB_RESULT_TTL", 3600, minimum=0),
+        "JOB_FAILURE_TTL": read.integer("JOB_FAILURE_TTL", 7 * 24 * 3600, minimum=0),
+        **health_settings(read),
+        "SESSION_COOKIE_SECURE": read.flag("SESSION_COOKIE_SECURE", env == "production"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "flowdeck_session",
@@ -170,22 +195,22 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
     }
 
 
-def health_settings(get) -> dict[str, Any]:
+def health_settings(read: EnvReader) -> dict[str, Any]:
     """Health checks and probes (README, "Health and probes")."""
-    deadline = parse_float("HEALTH_DEADLINE_SECONDS", get("HEALTH_DEADLINE_SECONDS", "2"), minimum=0.1)
-    timeout = parse_float("HEALTH_TIMEOUT_SECONDS", get("HEALTH_TIMEOUT_SECONDS", "1.5"), minimum=0.1)
+    deadline = read.number("HEALTH_DEADLINE_SECONDS", 2, minimum=0.1)
+    timeout = read.number("HEALTH_TIMEOUT_SECONDS", 1.5, minimum=0.1)
     if timeout > deadline:
         raise ConfigError("HEALTH_TIMEOUT_SECONDS must not exceed HEALTH_DEADLINE_SECONDS")
     return {
-        "HEALTH_TOKEN": get("HEALTH_TOKEN", "").strip() or None,
+        "HEALTH_TOKEN": read.optional("HEALTH_TOKEN"),
         "HEALTH_DEADLINE_SECONDS": deadline,
         "HEALTH_TIMEOUT_SECONDS": timeout,
-        "HEALTH_CACHE_SECONDS": parse_float("HEALTH_CACHE_SECONDS", get("HEALTH_CACHE_SECONDS", "2")),
-        "HEALTH_SLOW_MS": parse_float("HEALTH_SLOW_MS", get("HEALTH_SLOW_MS", "500"), minimum=1),
-        "HEALTH_QUEUE_BACKLOG": parse_int("HEALTH_QUEUE_BACKLOG", get("HEALTH_QUEUE_BACKLOG", "100"), minimum=0),
-        "HEALTH_HEARTBEAT_SECONDS": parse_int("HEALTH_HEARTBEAT_SECONDS", get("HEALTH_HEARTBEAT_SECONDS", "480"), minimum=1),
-        "HEALTH_POLL_SECONDS": parse_int("HEALTH_POLL_SECONDS", get("HEALTH_POLL_SECONDS", "5"), minimum=1, maximum=3600),
-        "HEALTH_HISTORY_SIZE": parse_int("HEALTH_HISTORY_SIZE", get("HEALTH_HISTORY_SIZE", "120"), minimum=1, maximum=10000),
+        "HEALTH_CACHE_SECONDS": read.number("HEALTH_CACHE_SECONDS", 2),
+        "HEALTH_SLOW_MS": read.number("HEALTH_SLOW_MS", 500, minimum=1),
+        "HEALTH_QUEUE_BACKLOG": read.integer("HEALTH_QUEUE_BACKLOG", 100, minimum=0),
+        "HEALTH_HEARTBEAT_SECONDS": read.integer("HEALTH_HEARTBEAT_SECONDS", 480, minimum=1),
+        "HEALTH_POLL_SECONDS": read.integer("HEALTH_POLL_SECONDS", 5, minimum=1, maximum=3600),
+        "HEALTH_HISTORY_SIZE": read.integer("HEALTH_HISTORY_SIZE", 120, minimum=1, maximum=10000),
     }
 
 

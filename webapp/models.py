@@ -1,9 +1,9 @@
 """Imports every area's models so the metadata is complete for Alembic and the tests."""
-from webapp.users.models import User  # noqa: F401
-from webapp.workflows.models import Workflow, WorkflowVersion  # noqa: F401
 from webapp.audit.models import AuditEvent  # noqa: F401
 from webapp.auth.models import EmailToken, UserSession  # noqa: F401
-from webapp.mail.models import OutboxMail  # noqa: F401
-from webapp.runs.models import Checkpoint, StepRun, WorkflowRun  # noqa: F401
 from webapp.costs.models import CostRecord  # noqa: F401
 from webapp.events.models import Event  # noqa: F401
+from webapp.mail.models import OutboxMail  # noqa: F401
+from webapp.runs.models import Checkpoint, StepRun, WorkflowRun  # noqa: F401
+from webapp.users.models import User  # noqa: F401
+from webapp.workflows.models import Workflow, WorkflowVersion  # noqa: F401

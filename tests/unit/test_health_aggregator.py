@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from webapp.config import ConfigError, health_settings
+from webapp.config import ConfigError, EnvReader, health_settings
 from webapp.health.aggregator import SystemHealthAggregator
 from webapp.health.checks import HealthCheck, NotConfiguredCheck, Status, worst
 from webapp.health.panel import sparkline_points
@@ -121,10 +121,10 @@ def test_sparkline_spans_the_box_and_needs_two_points():
 ])
 def test_junk_health_settings_fail_at_boot(env, message):
     with pytest.raises(ConfigError, match=message):
-        health_settings(lambda name, default: env.get(name, default))
+        health_settings(EnvReader(env))
 
 
 def test_health_settings_defaults():
-    settings = health_settings(lambda name, default: default)
+    settings = health_settings(EnvReader({}))
     assert settings["HEALTH_TOKEN"] is None and settings["HEALTH_POLL_SECONDS"] == 5
     assert settings["HEALTH_TIMEOUT_SECONDS"] <= settings["HEALTH_DEADLINE_SECONDS"]
