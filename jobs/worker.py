@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from rq import Worker
 from rq.job import Job
 
+from jobs.reconcile_timer import ReconcileTimer
 from webapp import logs
 from webapp.extensions import db
 from webapp.queues import redis_connection
@@ -69,4 +70,12 @@ def worker_command(burst: bool, name: str | None, queues: tuple[str, ...]) -> No
         job_class=job_class_for(app),
         name=name,
     )
-    worker.work(burst=burst, with_scheduler=True, logging_level=app.config["LOG_LEVEL"])
+    interval = app.config["RECONCILE_INTERVAL_SECONDS"]
+    timer = ReconcileTimer(app, interval) if interval and not burst else None
+    if timer:
+        timer.start()
+    try:
+        worker.work(burst=burst, with_scheduler=True, logging_level=app.config["LOG_LEVEL"])
+    finally:
+        if timer:
+            timer.stop()

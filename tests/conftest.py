@@ -64,6 +64,7 @@ def test_env(database_url: str, redis_url: str, tmp_path_factory) -> dict[str, s
         **{f"RATE_LIMIT_{action}": "100000" for action in ("LOGIN", "REGISTER", "REFRESH", "VERIFY")},
         "FLASK_APP": "wsgi",
         "AMQP_URL": "",
+        "RECONCILE_INTERVAL_SECONDS": "0",  # tests reconcile explicitly; test_periodic_reconcile opts in
     }
 
 

@@ -1,0 +1,39 @@
+"""Workers reconcile on their own: a Redis flush mid-run heals without anyone running `flask reconcile`."""
+import os
+
+import pytest
+
+from jobs.reconcile_timer import RECONCILE_JOB, enqueue_if_due
+from tests.integration.runs.conftest import PLUGIN, Workers, wait_for_run, wait_until
+from webapp.queues import get_queue
+from webapp.runs import actions
+from webapp.runs.service import get_run
+
+
+@pytest.fixture
+def reconciling_workers(app, db, redis, test_env, tmp_path):
+    pool = Workers({**os.environ, **test_env, "STEP_PLUGINS": PLUGIN, "RECONCILE_INTERVAL_SECONDS": "1"}, tmp_path)
+    yield pool
+    pool.stop()
+
+
+def test_one_reconcile_is_enqueued_per_interval_across_callers(app, db, redis):
+    assert enqueue_if_due(30, "default") is True
+    assert enqueue_if_due(30, "default") is False  # a second worker in the same interval
+    jobs = get_queue("default").get_jobs()
+    assert [job.func_name for job in jobs] == [RECONCILE_JOB]
+
+
+def test_runs_complete_after_a_redis_flush_with_only_the_workers_timer_reconciling(
+        db, redis, reconciling_workers, make_workflow, operator):
+    make_workflow({"name": "self-healing", "steps": [
+        {"id": "a", "uses": "control.sleep", "with": {"seconds": 1}},
+        {"id": "b", "uses": "control.sleep", "needs": ["a"], "with": {"seconds": 0.5}},
+        {"id": "c", "uses": "template.render", "needs": ["b"], "with": {"template": "done"}},
+    ]})
+    reconciling_workers.start(2)
+    runs = [actions.trigger_run("self-healing", {}, operator)[0] for _ in range(3)]
+    wait_until(lambda: any(get_run(r.id).step("a").status == "running" for r in runs), what="a step to run")
+    redis.flushdb()
+    finished = [wait_for_run(r.id, timeout=120) for r in runs]
+    assert [r.status for r in finished] == ["succeeded"] * 3, reconciling_workers.logs()
