@@ -1,4 +1,5 @@
 """Request bodies: malformed JSON is 400, a wrong field is 422 naming the field."""
+from datetime import UTC, datetime
 from typing import Literal
 
 import pytest
@@ -7,7 +8,7 @@ from pydantic import Field
 
 from webapp.api.errors import ApiError
 from webapp.api.inputs import Body, Query, parse_body, parse_query
-from webapp.api.pagination import decode_cursor, encode_cursor, page
+from webapp.api.pagination import bigint_row_id, decode_cursor, encode_cursor, page, row_id, text, timestamp
 
 
 class Login(Body):
@@ -71,17 +72,34 @@ def test_query_strings_coerce_numbers_and_check_ranges():
     assert caught.value.status == 422 and "limit" in caught.value.details["fields"]
 
 
-def test_cursor_round_trips_and_garbage_is_400():
-    assert decode_cursor(encode_cursor(["2026-01-01T00:00:00+00:00", 7]), 2) == ["2026-01-01T00:00:00+00:00", 7]
-    for garbage in ("%%%", encode_cursor([1]), "bm90IGpzb24"):
-        with pytest.raises(ApiError) as caught:
-            decode_cursor(garbage, 2)
-        assert caught.value.status == 400
+def test_cursor_round_trips_to_typed_key_parts():
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    assert decode_cursor(encode_cursor([moment.isoformat(), 7]), (timestamp, row_id)) == (moment, 7)
+    assert decode_cursor(encode_cursor(["daily-digest"]), (text,)) == ("daily-digest",)
+
+
+@pytest.mark.parametrize("garbage", [
+    "%%%", "bm90IGpzb24", encode_cursor([1]),
+    encode_cursor(["2026-01-01T00:00:00", 7]),  # naive time: we only issue aware ones
+    encode_cursor(["2026-01-01T00:00:00+00:00", 2**31]),  # past the integer column
+    encode_cursor(["2026-01-01T00:00:00+00:00", True]), encode_cursor(["2026-01-01T00:00:00+00:00", 1.5]),
+    encode_cursor([5, 7]), encode_cursor(["not a time", 7]),
+])
+def test_cursors_we_could_not_have_issued_are_400(garbage):
+    with pytest.raises(ApiError) as caught:
+        decode_cursor(garbage, (timestamp, row_id))
+    assert caught.value.status == 400 and caught.value.code == "invalid_cursor"
+
+
+def test_bigint_ids_accept_what_integer_ids_refuse():
+    assert bigint_row_id(2**40) == 2**40
+    with pytest.raises(ValueError):
+        row_id(2**40)
 
 
 def test_page_uses_the_extra_row_only_to_signal_more():
     rows = [{"id": n} for n in range(4)]
     result = page(rows, 3, key=lambda row: [row["id"]], render=dict)
     assert [item["id"] for item in result["items"]] == [0, 1, 2]
-    assert decode_cursor(result["next_cursor"], 1) == [2]
+    assert decode_cursor(result["next_cursor"], (int,)) == (2,)
     assert page(rows[:3], 3, key=lambda row: [row["id"]], render=dict)["next_cursor"] is None

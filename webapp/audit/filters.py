@@ -7,15 +7,12 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field
 from sqlalchemy import Select, tuple_
 
-from webapp.api.errors import ApiError
 from webapp.api.inputs import MAX_DB_ID, Query
-from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
+from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, bigint_row_id, decode_cursor, timestamp
 from webapp.audit import service
 from webapp.audit.models import AuditEvent
 from webapp.extensions import db
 from webapp.users.service import find_by_email
-
-MAX_EVENT_ID = 2**63 - 1  # audit_events.id is a BIGINT
 
 
 class AuditQuery(Query):
@@ -46,14 +43,7 @@ def filtered(query: AuditQuery) -> Select:
 
 def cursor_position(cursor: str) -> tuple[datetime, int]:
     """The (time, id) a cursor points at; anything we could not have issued is a 400."""
-    at, event_id = decode_cursor(cursor, 2)
-    try:
-        moment = datetime.fromisoformat(at)
-    except (TypeError, ValueError):
-        moment = None
-    if moment is None or moment.tzinfo is None or not isinstance(event_id, int) or not 0 < event_id <= MAX_EVENT_ID:
-        raise ApiError("The cursor is not valid; start again from the first page.", code="invalid_cursor")
-    return moment, event_id
+    return decode_cursor(cursor, (timestamp, bigint_row_id))
 
 
 def resolve_actor(text: str) -> int:

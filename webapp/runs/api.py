@@ -12,9 +12,8 @@ from flask import Blueprint, jsonify
 from flask_login import current_user
 from pydantic import Field, field_validator
 
-from webapp.api.errors import ApiError
-from webapp.api.inputs import MAX_DB_ID, Body, DbId, Query, parse_body, parse_query
-from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from webapp.api.inputs import Body, DbId, Query, parse_body, parse_query
+from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page, row_id, timestamp
 from webapp.extensions import db
 from webapp.runs import actions, service
 from webapp.runs.states import RUN_STATES
@@ -80,14 +79,7 @@ def list_runs():
 
 
 def cursor_key(cursor: str) -> tuple[datetime, int]:
-    created_at, run_id = decode_cursor(cursor, 2)
-    try:
-        key = datetime.fromisoformat(str(created_at)), int(run_id)
-    except (TypeError, ValueError):
-        key = None
-    if key is None or not 0 <= key[1] <= MAX_DB_ID:  # a forged id past the column's range would be a 500
-        raise ApiError("The cursor is not valid; start again from the first page.", code="invalid_cursor")
-    return key
+    return decode_cursor(cursor, (timestamp, row_id))
 
 
 @bp.get("/runs/<int:run_id>")

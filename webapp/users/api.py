@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from flask_login import current_user
 
-from webapp.api.errors import ApiError
-from webapp.api.inputs import MAX_DB_ID, parse_body, parse_query
-from webapp.api.pagination import decode_cursor, page
+from webapp.api.inputs import parse_body, parse_query
+from webapp.api.pagination import decode_cursor, page, row_id
 from webapp.extensions import db
 from webapp.security import require_role
 from webapp.users import service
@@ -26,9 +25,7 @@ def list_users():
     query = parse_query(UserListQuery)
     select_users = service.users_query(status=query.status, role=query.role, q=query.q)
     if query.cursor:
-        (after_id,) = decode_cursor(query.cursor, 1)
-        if not isinstance(after_id, int) or not 0 < after_id <= MAX_DB_ID:
-            raise ApiError("The cursor is not valid; start again from the first page.", code="invalid_cursor")
+        (after_id,) = decode_cursor(query.cursor, (row_id,))
         select_users = select_users.where(User.id > after_id)
     rows = db.session.scalars(select_users.limit(query.limit + 1)).all()
     return jsonify(page(rows, query.limit, lambda user: [user.id], service.to_dict))

@@ -41,10 +41,6 @@ def workflow_or_404(slug: str):
     return service.get_workflow(slug)
 
 
-def run_path(run_id: int) -> str:
-    return url_for("runs.detail", run_id=run_id)
-
-
 @bp.get("")
 @require_role("viewer")
 def index():
@@ -117,7 +113,7 @@ def detail_page(workflow, *, submitted=None, field_errors=None, problem=None, st
         "workflows/detail.html", workflow=workflow, version=version,
         graph=render_svg(version.definition["steps"]),
         fields=trigger_fields(version.definition.get("params", {}), submitted),
-        field_errors=field_errors or {}, problem=problem, runs=recent, run_path=run_path,
+        field_errors=field_errors or {}, problem=problem, runs=recent,
     ), status
 
 
@@ -144,7 +140,7 @@ def trigger(slug: str):
             db.session.rollback()
             return detail_page(workflow, submitted=request.form, problem=error.message, status=error.status)
         else:
-            return redirect(run_path(run.id))
+            return redirect(url_for("runs.detail", run_id=run.id))
     return detail_page(workflow, submitted=request.form, field_errors=field_errors,
                        problem="The run was not started: fix the fields marked below.", status=422)
 
