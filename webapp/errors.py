@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from webapp import logs
 from webapp.api import API_PREFIX
 from webapp.api.errors import ApiError, error_response
+from webapp.exceptions import BudgetExceeded, Conflict, DomainError, InvalidInput, NotFound, TooLarge
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,25 @@ def handle_http_exception(exc: HTTPException):
                            request_id=logs.current("request_id")), status, headers
 
 
-def handle_api_error(exc: ApiError):
+# The one place where a domain error becomes an HTTP status; the most specific class wins.
+STATUS_OF: dict[type[DomainError], int] = {
+    NotFound: 404, Conflict: 409, InvalidInput: 422, TooLarge: 413, BudgetExceeded: 402,
+}
+
+
+def status_for(exc: DomainError) -> int:
+    if isinstance(exc, ApiError):
+        return exc.status
+    return next((STATUS_OF[cls] for cls in type(exc).__mro__ if cls in STATUS_OF), 400)
+
+
+def handle_domain_error(exc: DomainError):
+    status = status_for(exc)
+    headers = exc.headers if isinstance(exc, ApiError) else {}
     if wants_json():
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
-    return render_template("errors/error.html", status=exc.status, title=exc.code.replace("_", " ").capitalize(),
-                           message=exc.message, request_id=logs.current("request_id")), exc.status, exc.headers
+        return error_response(status, exc.code, exc.message, exc.details, headers)
+    return render_template("errors/error.html", status=status, title=exc.code.replace("_", " ").capitalize(),
+                           message=exc.message, request_id=logs.current("request_id")), status, headers
 
 
 def handle_unexpected(exc: Exception):
@@ -60,6 +75,6 @@ def handle_unexpected(exc: Exception):
 
 
 def register_errorhandlers(app: Flask) -> None:
-    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -16,8 +16,8 @@ from flask_login import current_user
 
 from webapp.api.errors import ApiError
 from webapp.errors import wants_json as is_api_request
+from webapp.users.models import ROLES
 
-ROLES = ("viewer", "operator", "admin")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SAME_ORIGIN_FETCH_SITES = frozenset({"same-origin", "none"})

@@ -5,10 +5,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from webapp.api.errors import ValidationFailed
 from webapp.api.pagination import encode_cursor
 from webapp.audit.models import AuditEvent
+from webapp.errors import status_for
 from webapp.events.models import Event
+from webapp.exceptions import InvalidInput
 from webapp.workflows.service import validate_trigger_params
 
 HELLO = {
@@ -244,9 +245,9 @@ def test_a_cursor_of_the_wrong_kind_is_400(client, operator):
 
 
 def test_trigger_params_of_the_wrong_type_are_422_naming_each_param():
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(InvalidInput) as caught:
         validate_trigger_params(HELLO, {"who": 42, "extra": True})
-    assert caught.value.status == 422
+    assert status_for(caught.value) == 422
     assert caught.value.details["errors"] == [
         {"param": "extra", "message": "is not a param of this workflow (declared: who)"},
         {"param": "who", "message": "must be string, got integer"}]

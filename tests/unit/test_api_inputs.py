@@ -6,9 +6,10 @@ import pytest
 from flask import Flask
 from pydantic import Field
 
-from webapp.api.errors import ApiError
 from webapp.api.inputs import Body, Query, parse_body, parse_query
 from webapp.api.pagination import bigint_row_id, decode_cursor, encode_cursor, page, row_id, text, timestamp
+from webapp.errors import status_for
+from webapp.exceptions import DomainError
 
 
 class Login(Body):
@@ -35,16 +36,16 @@ def test_valid_body_parses():
 
 @pytest.mark.parametrize("raw", ['{"email": ', "not json", b"\xff\xfe"])
 def test_malformed_json_is_400(raw):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         parse(raw)
-    assert caught.value.status == 400 and caught.value.code == "malformed_json"
+    assert status_for(caught.value) == 400 and caught.value.code == "malformed_json"
 
 
 @pytest.mark.parametrize("raw", ["[1, 2]", '"text"', "42"])
 def test_non_object_body_is_400(raw):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         parse(raw)
-    assert caught.value.status == 400
+    assert status_for(caught.value) == 400
 
 
 @pytest.mark.parametrize("raw, field", [
@@ -57,9 +58,9 @@ def test_non_object_body_is_400(raw):
     ('{"email": "%s", "password": "pw"}' % ("x" * 400), "email"),
 ])
 def test_wrong_fields_are_422_naming_the_field(raw, field):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         parse(raw)
-    assert caught.value.status == 422
+    assert status_for(caught.value) == 422
     assert field in caught.value.details["fields"]
     assert field in caught.value.message
 
@@ -67,9 +68,9 @@ def test_wrong_fields_are_422_naming_the_field(raw, field):
 def test_query_strings_coerce_numbers_and_check_ranges():
     with app.test_request_context("/?limit=20"):
         assert parse_query(Listing).limit == 20
-    with app.test_request_context("/?limit=5000"), pytest.raises(ApiError) as caught:
+    with app.test_request_context("/?limit=5000"), pytest.raises(DomainError) as caught:
         parse_query(Listing)
-    assert caught.value.status == 422 and "limit" in caught.value.details["fields"]
+    assert status_for(caught.value) == 422 and "limit" in caught.value.details["fields"]
 
 
 def test_cursor_round_trips_to_typed_key_parts():
@@ -86,9 +87,9 @@ def test_cursor_round_trips_to_typed_key_parts():
     encode_cursor([5, 7]), encode_cursor(["not a time", 7]),
 ])
 def test_cursors_we_could_not_have_issued_are_400(garbage):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         decode_cursor(garbage, (timestamp, row_id))
-    assert caught.value.status == 400 and caught.value.code == "invalid_cursor"
+    assert status_for(caught.value) == 400 and caught.value.code == "invalid_cursor"
 
 
 def test_bigint_ids_accept_what_integer_ids_refuse():

@@ -3,6 +3,7 @@ import itertools
 
 import pytest
 
+from webapp.errors import status_for
 from webapp.runs.states import (
     RUN_STATES,
     RUN_TRANSITIONS,
@@ -46,7 +47,7 @@ def test_allowed_run_transition_passes(current, target):
 def test_every_other_run_transition_is_refused_with_409_naming_the_state(current, target):
     with pytest.raises(IllegalTransition) as refused:
         check_run_transition(current, target)
-    assert refused.value.status == 409 and refused.value.details == {"state": current, "target": target}
+    assert status_for(refused.value) == 409 and refused.value.details == {"state": current, "target": target}
     assert f"from {current} to {target}" in refused.value.message
 
 
@@ -59,7 +60,7 @@ def test_allowed_step_transition_passes(current, target):
 def test_every_other_step_transition_is_refused_with_409_naming_the_state(current, target):
     with pytest.raises(IllegalTransition) as refused:
         check_step_transition(current, target)
-    assert refused.value.status == 409 and refused.value.details["state"] == current
+    assert status_for(refused.value) == 409 and refused.value.details["state"] == current
 
 
 def test_unknown_states_are_refused():

@@ -1,7 +1,9 @@
-"""The one error shape of the JSON API (DESIGN §10).
+"""The one error shape of the JSON API.
 
 ``{"error": {"code": "snake_case", "message": "human sentence", "details": {...}}}``.
-Services raise ``ApiError`` (or a subclass); the app's error handler renders it.
+Domain code raises the neutral errors of ``webapp.exceptions``; ``ApiError`` is for what only
+the web layer knows: a malformed body, a missing credential, a rate limit. It carries its own
+status and headers. ``webapp/errors.py`` renders both.
 """
 from __future__ import annotations
 
@@ -9,31 +11,18 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from webapp.exceptions import DomainError
 
-class ApiError(Exception):
+
+class ApiError(DomainError):
     status = 400
     code = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
                  details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.code
+        super().__init__(message, code=code, details=details)
         self.status = status or self.status
-        self.details = details or {}
         self.headers = headers or {}
-
-
-class NotFound(ApiError):
-    status, code = 404, "not_found"
-
-
-class Conflict(ApiError):
-    status, code = 409, "conflict"
-
-
-class ValidationFailed(ApiError):
-    status, code = 422, "validation_failed"
 
 
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,

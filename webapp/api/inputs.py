@@ -14,7 +14,8 @@ from flask import request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.routing import IntegerConverter
 
-from webapp.api.errors import ApiError, ValidationFailed
+from webapp.api.errors import ApiError
+from webapp.exceptions import InvalidInput
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -76,13 +77,13 @@ def _validate(model: type[Model], data: Any, what: str) -> Model:
     bad = nul_field(data)
     if bad is not None:
         message = "must not contain NUL characters"
-        raise ValidationFailed(f"The {what} is not valid ({bad}: {message}).", details={"fields": {bad: message}})
+        raise InvalidInput(f"The {what} is not valid ({bad}: {message}).", details={"fields": {bad: message}})
     try:
         return model.model_validate(data)
     except ValidationError as error:
         fields = field_errors(error)
         summary = "; ".join(f"{name}: {message}" for name, message in list(fields.items())[:3])
-        raise ValidationFailed(f"The {what} is not valid ({summary}).", details={"fields": fields}) from None
+        raise InvalidInput(f"The {what} is not valid ({summary}).", details={"fields": fields}) from None
 
 
 def parse_body(model: type[Model]) -> Model:

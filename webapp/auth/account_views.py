@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from webapp.api.errors import ValidationFailed
 from webapp.auth import sessions
 from webapp.auth.forms import PasswordChangeForm
 from webapp.auth.identity import current_session
 from webapp.auth.passwords import verify_password
+from webapp.exceptions import InvalidInput
 from webapp.security import require_role
 from webapp.users.service import change_password, revoke_session
 
@@ -37,7 +37,7 @@ def password():
         return render_account(form, 422)
     try:
         change_password(current_user, form.new_password.data, keep_session=current_session().id)
-    except ValidationFailed as error:
+    except InvalidInput as error:
         form.new_password.errors.append(error.message)
         return render_account(form, 422)
     flash("Password changed. Your other sessions have been signed out.", "info")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 from flask_login import current_user
 
-from webapp.api.errors import ApiError, NotFound
+from webapp.api.errors import ApiError
 from webapp.api.inputs import parse_body
 from webapp.audit.context import client_ip, user_agent
 from webapp.auth import ratelimit, refresh, registration, sessions
@@ -12,6 +12,7 @@ from webapp.auth.identity import current_session
 from webapp.auth.schemas import EmailBody, LoginBody, RefreshBody, RegisterBody, TokenBody
 from webapp.auth.service import authenticate, sign_in
 from webapp.auth.service import logout as logout_session
+from webapp.exceptions import NotFound
 from webapp.security import public, require_role
 from webapp.users.service import revoke_session as revoke_one
 from webapp.users.service import to_dict

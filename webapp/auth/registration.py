@@ -13,11 +13,12 @@ from datetime import timedelta
 from flask import current_app, url_for
 from sqlalchemy import update
 
-from webapp.api.errors import ApiError, Conflict
+from webapp.api.errors import ApiError
 from webapp.audit.service import record
 from webapp.auth.models import EmailToken
 from webapp.auth.sessions import digest
 from webapp.clock import utcnow
+from webapp.exceptions import Conflict
 from webapp.extensions import db
 from webapp.mail.service import send
 from webapp.users.models import User

@@ -6,13 +6,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from webapp.api.errors import ApiError, Conflict
 from webapp.audit.context import client_ip, user_agent
 from webapp.auth import ratelimit, registration
 from webapp.auth.forms import LoginForm, RegisterForm
 from webapp.auth.identity import COOKIE_KEY, current_session
 from webapp.auth.service import authenticate, sign_in
 from webapp.auth.service import logout as logout_session
+from webapp.exceptions import Conflict, DomainError
 from webapp.security import public, require_role
 
 bp = Blueprint("auth", __name__)
@@ -98,7 +98,7 @@ def verify_email_page(token: str):
     ratelimit.check("verify")
     try:
         registration.verify_email(token[:200])
-    except ApiError as error:
+    except DomainError as error:
         flash(error.message, "error")
         return render_template("auth/login.html", form=LoginForm(), can_register=can_register()), 400
     flash("Your email address is verified. You can sign in now.", "info")

@@ -10,9 +10,10 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from pydantic import Field
 
-from webapp.api.errors import ApiError, NotFound
+from webapp.api.errors import ApiError
 from webapp.api.inputs import Query, parse_query
 from webapp.auth.identity import bearer_token
+from webapp.exceptions import NotFound
 from webapp.health import service
 from webapp.security import public
 

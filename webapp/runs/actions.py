@@ -13,9 +13,9 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from webapp.api.errors import Conflict, NotFound
 from webapp.audit.service import record
 from webapp.clock import utcnow
+from webapp.exceptions import Conflict, NotFound
 from webapp.extensions import db
 from webapp.queues import redis_connection
 from webapp.runs.dispatch import clear_stop, request_stop

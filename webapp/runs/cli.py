@@ -7,7 +7,7 @@ import time
 import click
 from flask.cli import with_appcontext
 
-from webapp.api.errors import ApiError
+from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.runs import actions, service
 from webapp.runs.reconcile import reconcile
@@ -38,7 +38,7 @@ def run_command(slug: str, params: tuple[str, ...], idempotency_key: str | None,
     """Trigger a run of workflow SLUG (as no user: the audit trail says the CLI did it)."""
     try:
         run, created = actions.trigger_run(slug, dict(parse_param(p) for p in params), None, idempotency_key)
-    except ApiError as error:
+    except DomainError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"run {run.id} {'created' if created else 'already existed'}: {run.status}", err=True)
     run_id = run.id

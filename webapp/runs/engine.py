@@ -15,9 +15,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
-from webapp.api.errors import Conflict
 from webapp.clock import utcnow
 from webapp.events import publish
+from webapp.exceptions import Conflict
 from webapp.extensions import db
 from webapp.runs.dispatch import send_step
 from webapp.runs.models import Checkpoint, StepRun, WorkflowRun

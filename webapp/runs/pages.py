@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from sqlalchemy import Select, func, select
 
-from webapp.api.errors import ApiError
 from webapp.costs.models import CostRecord
+from webapp.exceptions import DomainError, InvalidInput
 from webapp.extensions import db
 from webapp.runs import actions
 from webapp.runs.models import StepRun, WorkflowRun
@@ -108,7 +108,7 @@ BULK_ACTIONS = {
 
 def plan_bulk(action: str, run_ids: list[int]) -> BulkPlan:
     if action not in BULK_ACTIONS:
-        raise ApiError(f"Unknown bulk action {action!r}.", code="validation_failed", status=422)
+        raise InvalidInput(f"Unknown bulk action {action!r}.", details={"fields": {"action": "unknown action"}})
     allowed, reason = BULK_ACTIONS[action]
     runs = db.session.execute(select(WorkflowRun).where(WorkflowRun.id.in_(run_ids))
                               .order_by(WorkflowRun.id)).scalars().all()
@@ -128,7 +128,7 @@ def perform_bulk(action: str, run_ids: list[int], actor) -> tuple[list[int], lis
         try:
             perform(run.id, actor)
             done.append(run.id)
-        except ApiError as error:
+        except DomainError as error:
             db.session.rollback()
             refused.append((run.id, error.message))
     refused.extend((run_id, "it does not exist") for run_id in plan.missing)

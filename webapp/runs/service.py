@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import selectinload
 
-from webapp.api.errors import NotFound
+from webapp.exceptions import NotFound
 from webapp.extensions import db
 from webapp.runs.models import Checkpoint, WorkflowRun
 from webapp.runs.plan import plan_for

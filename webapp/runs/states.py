@@ -11,7 +11,7 @@ Where DESIGN is silent we chose what an Airflow or Prefect user expects, written
 """
 from __future__ import annotations
 
-from webapp.api.errors import Conflict
+from webapp.exceptions import IllegalTransition
 
 RUN_TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"running", "cancelled"}),
@@ -42,12 +42,6 @@ RUN_FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 STEP_ACTIVE = frozenset({"queued", "running", "retrying"})
 STEP_UNFINISHED = frozenset({"pending", "queued", "running", "retrying", "waiting_approval"})
 STEP_RERUNNABLE = frozenset({"failed", "crashed", "cancelled", "skipped"})
-
-
-class IllegalTransition(Conflict):
-    """A state change the machine does not allow; rendered as 409 naming both states."""
-
-    code = "illegal_state"
 
 
 def check_run_transition(current: str, target: str) -> None:

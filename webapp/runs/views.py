@@ -17,10 +17,10 @@ from pydantic import Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from webapp.api.errors import ApiError, ValidationFailed
 from webapp.api.inputs import MAX_DB_ID, DbId, Query, parse_query
 from webapp.api.pagination import DEFAULT_LIMIT, encode_cursor
 from webapp.clock import utcnow
+from webapp.exceptions import Conflict, InvalidInput
 from webapp.extensions import db, htmx
 from webapp.fragments import polled, render_block
 from webapp.runs import actions, pages
@@ -76,13 +76,13 @@ def index():
 def posted_run_ids() -> list[int]:
     raw = request.form.getlist("run_id")
     if len(raw) > MAX_BULK:
-        raise ValidationFailed(f"Select at most {MAX_BULK} runs at a time.", details={"fields": {"run_id": "too many"}})
+        raise InvalidInput(f"Select at most {MAX_BULK} runs at a time.", details={"fields": {"run_id": "too many"}})
     try:
         run_ids = sorted({int(value) for value in raw})
     except ValueError:
         run_ids = [0]
     if any(not 1 <= run_id <= MAX_DB_ID for run_id in run_ids):
-        raise ValidationFailed("Run ids must be positive whole numbers.", details={"fields": {"run_id": "not an id"}})
+        raise InvalidInput("Run ids must be positive whole numbers.", details={"fields": {"run_id": "not an id"}})
     return run_ids
 
 
@@ -119,7 +119,7 @@ def detail(run_id: int):
 def form_text(name: str, limit: int) -> str:
     text = request.form.get(name, "").strip()
     if len(text) > limit:
-        raise ValidationFailed(f"The {name} is longer than {limit} characters.", details={"fields": {name: "too long"}})
+        raise InvalidInput(f"The {name} is longer than {limit} characters.", details={"fields": {name: "too long"}})
     return text
 
 
@@ -128,9 +128,7 @@ def act(run_id: int, perform, done: str):
     try:
         perform(current_user._get_current_object())
         flash(done, "info")
-    except ApiError as error:
-        if error.status != 409:
-            raise
+    except Conflict as error:
         db.session.rollback()
         flash(error.message, "error")
     return redirect(url_for("runs.detail", run_id=run_id))
@@ -159,7 +157,7 @@ def retry_step(run_id: int, step_id: str):
 def decide(run_id: int, step_id: str):
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
-        raise ValidationFailed("Choose approve or reject.", details={"fields": {"decision": "approve or reject"}})
+        raise InvalidInput("Choose approve or reject.", details={"fields": {"decision": "approve or reject"}})
     comment = form_text("comment", MAX_COMMENT)
     return act(run_id, lambda actor: actions.decide_gate(run_id, step_id, approved=decision == "approve",
                                                          comment=comment, actor=actor),

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 import click
 from flask.cli import AppGroup
 
-from webapp.api.errors import ApiError
+from webapp.exceptions import DomainError
 from webapp.extensions import db
-from webapp.security import ROLES
 from webapp.users import service
+from webapp.users.models import ROLES
 
 users_cli = AppGroup("users", help="Manage Flowdeck accounts.")
 
@@ -22,7 +22,7 @@ def plain_errors() -> Iterator[None]:
     """Show a service's refusal (unknown email, last admin) as a one-line error, exit status 1."""
     try:
         yield
-    except ApiError as error:
+    except DomainError as error:
         raise click.ClickException(error.message) from None
 
 

@@ -12,6 +12,8 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 
 USER_STATUSES = ("pending", "active", "inactive", "suspended")
+# Ordered by what they may do: each role can do everything the roles before it can.
+ROLES = ("viewer", "operator", "admin")
 
 
 def normalize_email(email: str) -> str:

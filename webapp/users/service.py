@@ -13,16 +13,15 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, or_, select
 
-from webapp.api.errors import Conflict, NotFound, ValidationFailed
 from webapp.audit.service import record
 from webapp.auth import sessions
 from webapp.auth.models import UserSession
 from webapp.auth.passwords import hash_password, password_problem
 from webapp.clock import utcnow
 from webapp.events.service import publish
+from webapp.exceptions import Conflict, InvalidInput, NotFound
 from webapp.extensions import db
-from webapp.security import ROLES
-from webapp.users.models import USER_STATUSES, User, normalize_email
+from webapp.users.models import ROLES, USER_STATUSES, User, normalize_email
 
 
 def announce(event: str, actor: User | int | None, user: User, details: dict[str, Any]) -> None:
@@ -95,7 +94,7 @@ def update_user(actor: User | None, user: User, *, name: str | None = None, role
 
 def _change_role(actor: User | None, user: User, role: str) -> None:
     if role not in ROLES:
-        raise ValidationFailed(f"Unknown role {role!r}.", details={"fields": {"role": "unknown role"}})
+        raise InvalidInput(f"Unknown role {role!r}.", details={"fields": {"role": "unknown role"}})
     _guard_last_admin(user, role=role)
     announce("user.role_change", actor, user, {"from": user.role, "to": role})
     user.role = role
@@ -104,7 +103,7 @@ def _change_role(actor: User | None, user: User, role: str) -> None:
 
 def _change_status(actor: User | None, user: User, status: str) -> None:
     if status not in USER_STATUSES:
-        raise ValidationFailed(f"Unknown status {status!r}.", details={"fields": {"status": "unknown status"}})
+        raise InvalidInput(f"Unknown status {status!r}.", details={"fields": {"status": "unknown status"}})
     if status != "active":
         _guard_last_admin(user, status=status)
     announce("user.status_change", actor, user, {"from": user.status, "to": status})
@@ -149,7 +148,7 @@ def change_password(user: User, new_password: str, keep_session: str | None) -> 
     """Set a new password and end every other session of the user (SECURITY 12)."""
     problem = password_problem(new_password)
     if problem:
-        raise ValidationFailed(problem, details={"fields": {"new_password": problem}})
+        raise InvalidInput(problem, details={"fields": {"new_password": problem}})
     user.password_hash = hash_password(new_password, current_app.config["BCRYPT_ROUNDS"])
     ended = sessions.revoke_all(user.id, "password_change", keep=keep_session)
     record("user.password_change", actor=user, target_type="user", target_id=user.id, details={"sessions_ended": ended})

@@ -5,16 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.api.errors import ApiError
 from webapp.api.inputs import MAX_DB_ID
 from webapp.audit.service import events_query
 from webapp.auth import sessions
 from webapp.clock import utcnow
+from webapp.exceptions import DomainError
 from webapp.extensions import db, htmx
 from webapp.fragments import render_block
-from webapp.security import ROLES, require_role
+from webapp.security import require_role
 from webapp.users import service
-from webapp.users.models import USER_STATUSES, User
+from webapp.users.models import ROLES, USER_STATUSES, User
 from webapp.users.schemas import MAX_LOCK_MINUTES
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -58,7 +58,7 @@ def act(user_id: int, action) -> object:
     error = None
     try:
         message = action(user)
-    except ApiError as failure:
+    except DomainError as failure:
         db.session.rollback()
         error, message = failure.message, None
     if htmx:

@@ -15,8 +15,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
-from webapp.api.errors import NotFound
 from webapp.audit.service import record
+from webapp.exceptions import NotFound
 from webapp.extensions import db
 
 # RQ's own ids are UUIDs; callers may pick ids, but nothing that could smuggle a key pattern.

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from webapp.api.errors import ApiError
+from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.workflows import service
 
@@ -24,7 +24,7 @@ def import_command(path: Path) -> None:
     try:
         workflow, outcome = service.import_workflow(path.read_text(encoding="utf-8"))
         db.session.commit()
-    except ApiError as error:
+    except DomainError as error:
         db.session.rollback()
         click.echo(f"{path}: {error.message}", err=True)
         for problem in error.details.get("errors", []):

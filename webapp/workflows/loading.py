@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from flask import current_app
 
-from webapp.api.errors import ApiError, ValidationFailed
+from webapp.exceptions import InvalidInput, TooLarge
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -27,14 +27,14 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _too_large(size: int) -> ApiError:
+def _too_large(size: int) -> TooLarge:
     limit = current_app.config["WORKFLOW_MAX_DEFINITION_BYTES"]
-    return ApiError(f"The definition is {size} bytes; the limit is {limit} bytes (WORKFLOW_MAX_DEFINITION_BYTES).",
-                    code="definition_too_large", status=413, details={"limit": limit, "size": size})
+    return TooLarge(f"The definition is {size} bytes; the limit is {limit} bytes (WORKFLOW_MAX_DEFINITION_BYTES).",
+                    code="definition_too_large", details={"limit": limit, "size": size})
 
 
-def _not_loadable(message: str) -> ValidationFailed:
-    return ValidationFailed(f"The definition {message}.",
+def _not_loadable(message: str) -> InvalidInput:
+    return InvalidInput(f"The definition {message}.",
                             details={"errors": [{"step": None, "field": "definition", "message": message}]})
 
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import func, select, true
 
-from webapp.api.errors import ApiError
 from webapp.console.dag_svg import render_svg
+from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.runs.models import WorkflowRun
 from webapp.runs.states import RUN_FINISHED
@@ -89,12 +89,12 @@ def validation(text: str) -> dict:
     """What the editor's validation block shows for ``text``: errors grouped by step, and the graph."""
     try:
         errors = check_definition(text)
-    except ApiError as error:  # too large to read at all
+    except DomainError as error:  # too large to read at all
         return {"general": [{"step": None, "field": "definition", "message": error.message}], "by_step": {},
                 "steps": [], "valid": False, "graph": None}
     try:
         definition = load_definition(text)
-    except ApiError:  # does not parse; ``errors`` already says why
+    except DomainError:  # does not parse; ``errors`` already says why
         definition = None
     steps = definition.get("steps") if isinstance(definition, dict) else None
     ids = [step["id"] for step in steps or [] if isinstance(step, dict) and isinstance(step.get("id"), str)]

@@ -1,7 +1,7 @@
 """Workflows and their immutable versions: create, update, archive, import, list, read.
 
-Callers (API, CLI, the run engine) share these functions; they raise ``ApiError`` subclasses
-and never commit, so the audit row and the ``workflow.*`` outbox event commit with the action.
+Callers (API, CLI, the run engine) share these functions; they raise the domain errors of
+``webapp.exceptions`` and never commit, so the audit row and the ``workflow.*`` outbox event commit with the action.
 Saving an unchanged definition (same canonical JSON) adds no version, which makes imports
 idempotent.
 """
@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from webapp.api.errors import Conflict, NotFound, ValidationFailed
 from webapp.audit.service import record
 from webapp.events.service import publish
+from webapp.exceptions import Conflict, InvalidInput, NotFound
 from webapp.extensions import db
 from webapp.workflows.definition import slugify, validate_definition
 from webapp.workflows.loading import definition_hash, load_definition
@@ -29,19 +29,19 @@ def check_definition(raw: Any) -> list[dict[str, Any]]:
     """
     try:
         definition = load_definition(raw)
-    except ValidationFailed as error:
+    except InvalidInput as error:
         return error.details["errors"]
     return [error.to_dict() for error in validate_definition(definition)]
 
 
 def valid_definition(raw: Any) -> dict[str, Any]:
-    """The definition if valid, else ``ValidationFailed`` listing every error in ``details.errors``."""
+    """The definition if valid, else ``InvalidInput`` listing every error in ``details.errors``."""
     definition = load_definition(raw)
     errors = [error.to_dict() for error in validate_definition(definition)]
     if errors:
         summary = "; ".join(f"{e['step'] + '.' if e['step'] else ''}{e['field']}: {e['message']}" for e in errors[:3])
         more = f" and {len(errors) - 3} more" if len(errors) > 3 else ""
-        raise ValidationFailed(f"The definition has {len(errors)} problem(s): {summary}{more}.",
+        raise InvalidInput(f"The definition has {len(errors)} problem(s): {summary}{more}.",
                                details={"errors": errors})
     return definition
 
@@ -90,7 +90,7 @@ def update_workflow(slug: str, raw: Any, actor=None) -> tuple[Workflow, bool]:
     if slugify(definition["name"]) != slug:
         problem = {"step": None, "field": "name",
                    "message": f"must give the slug {slug!r}, got {slugify(definition['name'])!r}"}
-        raise ValidationFailed(f"The definition's name must keep the slug {slug!r}.", details={"errors": [problem]})
+        raise InvalidInput(f"The definition's name must keep the slug {slug!r}.", details={"errors": [problem]})
     if get_version(workflow).definition_hash == definition_hash(definition):
         return workflow, False
     _add_version(workflow, definition, actor)
@@ -142,12 +142,12 @@ def list_versions(workflow: Workflow, *, before: int | None, limit: int) -> list
 def validate_trigger_params(definition: dict[str, Any], params: Any) -> dict[str, Any]:
     """Trigger params checked against the definition's schema, defaults filled in.
 
-    Raises ``ValidationFailed`` (422) with ``details.errors = [{"param", "message"}, ...]``.
+    Raises ``InvalidInput`` (422) with ``details.errors = [{"param", "message"}, ...]``.
     """
     resolved, errors = check_params(definition.get("params", {}), params)
     if errors:
         summary = "; ".join(f"{e['param']}: {e['message']}" for e in errors[:3])
-        raise ValidationFailed(f"The params are not valid ({summary}).", details={"errors": errors})
+        raise InvalidInput(f"The params are not valid ({summary}).", details={"errors": errors})
     return resolved
 
 

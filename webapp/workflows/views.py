@@ -9,8 +9,9 @@ import re
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.api.errors import ApiError, NotFound, ValidationFailed
 from webapp.console.dag_svg import render_svg
+from webapp.errors import status_for
+from webapp.exceptions import DomainError, InvalidInput, NotFound
 from webapp.extensions import db
 from webapp.fragments import render_block
 from webapp.runs import actions
@@ -63,9 +64,9 @@ def save(action, text: str, workflow=None):
     """Run a save action; a refused definition goes back to the editor with its errors."""
     try:
         saved = action()
-    except ApiError as error:  # 422 invalid, 409 name taken or archived, 413 too large
+    except DomainError as error:  # 422 invalid, 409 name taken or archived, 413 too large
         db.session.rollback()
-        return editor(text, workflow=workflow, status=error.status, problem=error.message)
+        return editor(text, workflow=workflow, status=status_for(error), problem=error.message)
     db.session.commit()
     return redirect(url_for("workflows.detail", slug=saved.slug))
 
@@ -133,12 +134,12 @@ def trigger(slug: str):
     if not field_errors:
         try:
             run, _created = actions.trigger_run(slug, params, current_user._get_current_object())
-        except ValidationFailed as error:
+        except InvalidInput as error:
             db.session.rollback()
             field_errors = {item["param"]: item["message"] for item in error.details.get("errors", [])}
-        except ApiError as error:
+        except DomainError as error:
             db.session.rollback()
-            return detail_page(workflow, submitted=request.form, problem=error.message, status=error.status)
+            return detail_page(workflow, submitted=request.form, problem=error.message, status=status_for(error))
         else:
             return redirect(url_for("runs.detail", run_id=run.id))
     return detail_page(workflow, submitted=request.form, field_errors=field_errors,
