@@ -9,6 +9,7 @@ and ``after_soft_rollback`` forgets them. If Redis is down at that moment the st
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from webapp.clock import utcnow
 from webapp.queues import get_queue, redis_connection
+from webapp.runs.plan import StepSpec
 
 log = logging.getLogger(__name__)
 PENDING_KEY = "flowdeck_step_jobs"
@@ -30,8 +32,14 @@ JOB_TIMEOUT_MARGIN = 30
 class StepJob:
     step_run_id: int
     job_id: str
+    queue: str
     delay: float
     timeout: int
+
+
+def step_timeout(spec: StepSpec) -> int:
+    """The step's own timeout in whole seconds: its ``timeout``, else ``JOB_TIMEOUT``."""
+    return math.ceil(spec.timeout or current_app.config["JOB_TIMEOUT"])
 
 
 def job_id_for(step_run_id: int, attempt: int) -> str:
@@ -39,13 +47,15 @@ def job_id_for(step_run_id: int, attempt: int) -> str:
     return f"step-{step_run_id}-{attempt}"
 
 
-def send_step(session: Session, step, *, timeout: int, delay: float = 0.0, new_attempt: bool = True) -> None:
-    """Give ``step`` its (next) attempt's job id and enqueue the job once ``session`` commits."""
+def send_step(session: Session, step, spec: StepSpec, *, delay: float = 0.0, new_attempt: bool = True) -> None:
+    """Give ``step`` its (next) attempt's job id and enqueue the job on the step's queue once
+    ``session`` commits."""
     if new_attempt:
         step.attempt += 1
     step.rq_job_id = job_id_for(step.id, step.attempt)
     step.queued_at = utcnow()
-    session.info.setdefault(PENDING_KEY, []).append(StepJob(step.id, step.rq_job_id, delay, timeout))
+    session.info.setdefault(PENDING_KEY, []).append(
+        StepJob(step.id, step.rq_job_id, spec.queue, delay, step_timeout(spec)))
 
 
 def enqueue_step_job(job: StepJob) -> None:
@@ -55,7 +65,7 @@ def enqueue_step_job(job: StepJob) -> None:
         "result_ttl": current_app.config["JOB_RESULT_TTL"],
         "failure_ttl": current_app.config["JOB_FAILURE_TTL"],
     }
-    queue = get_queue()
+    queue = get_queue(job.queue)
     if job.delay > 0:
         queue.enqueue_in(timedelta(seconds=job.delay), JOB_FUNCTION, job.step_run_id, **options)
     else:

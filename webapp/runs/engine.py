@@ -9,10 +9,8 @@ Every transition writes its event to the outbox in the same transaction.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.clock import utcnow
@@ -21,7 +19,7 @@ from webapp.exceptions import Conflict
 from webapp.extensions import db
 from webapp.runs.dispatch import send_step
 from webapp.runs.models import Checkpoint, StepRun, WorkflowRun
-from webapp.runs.plan import Plan, plan_for
+from webapp.runs.plan import plan_for
 from webapp.runs.states import RUN_ACTIVE, STEP_UNFINISHED, check_run_transition, check_step_transition
 from webapp.steps.registry import get_kind
 from webapp.workflows.models import Workflow
@@ -55,13 +53,9 @@ def lock_run(run_id: int) -> WorkflowRun | None:
     ).scalar_one_or_none()
 
 
-def step_timeout(plan: Plan, step: StepRun) -> int:
-    return math.ceil(plan.spec(step.step_key).timeout or current_app.config["JOB_TIMEOUT"])
-
-
 def queue_step(run: WorkflowRun, step: StepRun) -> None:
     move_step(step, "queued", error=None)
-    send_step(db.session, step, timeout=step_timeout(plan_for(run.version), step))
+    send_step(db.session, step, plan_for(run.version).spec(step.step_key))
 
 
 def trigger(workflow: Workflow, params: Any, *, actor_id: int | None,

@@ -25,8 +25,8 @@ from webapp import logs
 from webapp.clock import utcnow
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
-from webapp.runs.dispatch import send_step, stop_requested
-from webapp.runs.engine import advance, lock_run, move_step, step_timeout, take_checkpoint
+from webapp.runs.dispatch import send_step, step_timeout, stop_requested
+from webapp.runs.engine import advance, lock_run, move_step, take_checkpoint
 from webapp.runs.models import StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
 from webapp.steps.base import StepContext, StepFailed, StepResult
@@ -84,7 +84,7 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
     spec = plan.spec(step.step_key)
     outputs = dict(db.session.execute(select(StepRun.step_key, StepRun.output).where(
         StepRun.run_id == run.id, StepRun.status == "succeeded")).all())
-    attempt = Attempt(run.id, step.id, step.step_key, step.attempt, spec.uses, spec.with_, step_timeout(plan, step),
+    attempt = Attempt(run.id, step.id, step.step_key, step.attempt, spec.uses, spec.with_, step_timeout(spec),
                       run.params, outputs, {"id": run.id, "workflow": run.workflow.slug, "attempt": step.attempt})
     db.session.commit()
     return attempt
@@ -165,7 +165,7 @@ def fail_attempt(run: WorkflowRun, step: StepRun, error: str, *, crashed: bool) 
         delay = spec.backoff_for(step.retries)
         if crashed:
             move_step(step, "queued")
-        send_step(db.session, step, timeout=step_timeout(plan_for(run.version), step), delay=delay)
+        send_step(db.session, step, spec, delay=delay)
         log.info("step %s: retry %s of %s in %ss (%s)", step.step_key, step.retries, spec.retry_max, delay, error)
     else:
         advance(run)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_BACKOFF = (1,)
+DEFAULT_QUEUE = "default"
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class StepSpec:
     retry_max: int = 0
     backoff: tuple[float, ...] = DEFAULT_BACKOFF
     timeout: int | None = None
+    queue: str = DEFAULT_QUEUE
 
     def backoff_for(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` (1-based); the last value repeats."""
@@ -42,12 +44,13 @@ class Plan:
         return found
 
 
-def _spec(raw: dict[str, Any]) -> StepSpec:
+def _spec(raw: dict[str, Any], workflow_queue: str) -> StepSpec:
+    """A step's settings; its ``queue`` falls back to the workflow's, then to ``default``."""
     retry = raw.get("retry") or {}
     backoff = tuple(retry.get("backoff") or DEFAULT_BACKOFF)
     return StepSpec(id=raw["id"], uses=raw["uses"], needs=tuple(raw.get("needs") or ()),
                     with_=dict(raw.get("with") or {}), retry_max=int(retry.get("max", 0)),
-                    backoff=backoff, timeout=raw.get("timeout"))
+                    backoff=backoff, timeout=raw.get("timeout"), queue=raw.get("queue") or workflow_queue)
 
 
 _plans: dict[tuple[int, str], Plan] = {}
@@ -57,5 +60,7 @@ def plan_for(version) -> Plan:
     """The plan of a ``WorkflowVersion``; versions never change, so it is cached by id and hash."""
     key = (version.id, version.definition_hash)
     if key not in _plans:
-        _plans[key] = Plan(tuple(_spec(step) for step in version.definition.get("steps", [])))
+        definition = version.definition
+        queue = definition.get("queue") or DEFAULT_QUEUE
+        _plans[key] = Plan(tuple(_spec(step, queue) for step in definition.get("steps", [])))
     return _plans[key]

@@ -33,7 +33,7 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.queues import get_queue, redis_connection
 from webapp.runs.dispatch import send_step
-from webapp.runs.engine import advance, lock_run, start_waiting_runs, step_timeout
+from webapp.runs.engine import advance, lock_run, start_waiting_runs
 from webapp.runs.execution import fail_attempt
 from webapp.runs.models import StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
@@ -93,7 +93,7 @@ def repair_step(run_id: int, step_run_id: int, cutoff, overdue, report: Report) 
     elif step.status != "running" and (step.queued_at or cutoff) <= cutoff and (
             job is None or job.get_status(refresh=False) not in WAITING_JOB_STATES):
         log.warning("step %s of run %s: job %s is missing; enqueueing it again", step.step_key, run.id, step.rq_job_id)
-        send_step(db.session, step, timeout=step_timeout(plan_for(run.version), step), new_attempt=False)
+        send_step(db.session, step, plan_for(run.version).spec(step.step_key), new_attempt=False)
         report.requeued += 1
     elif job is not None and job.get_status(refresh=False) == "scheduled" and release_overdue(job, overdue):
         log.warning("step %s of run %s: job %s was overdue; enqueued it", step.step_key, run.id, job.id)

@@ -19,8 +19,10 @@ from webapp.workflows import graph
 from webapp.workflows.params import schema_errors, type_name
 from webapp.workflows.templating import is_template, syntax_error
 
-TOP_FIELDS = frozenset({"name", "description", "params", "max_concurrent_runs", "steps"})
-STEP_FIELDS = frozenset({"id", "name", "uses", "needs", "with", "retry", "timeout", "cache"})
+TOP_FIELDS = frozenset({"name", "description", "params", "max_concurrent_runs", "queue", "steps"})
+STEP_FIELDS = frozenset({"id", "name", "uses", "needs", "with", "retry", "timeout", "cache", "queue"})
+QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+QUEUE_RULE = "must be a queue name of 1 to 64 letters, digits, dots, dashes or underscores"
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 STEP_REFERENCE = re.compile(r"\bsteps\s*\.\s*([A-Za-z_]\w*)")
 PARAM_REFERENCE = re.compile(r"\bparams\s*\.\s*([A-Za-z_]\w*)")
@@ -88,8 +90,14 @@ def _top_level_errors(data: dict[str, Any]) -> list[DefinitionError]:
     limit = data.get("max_concurrent_runs")
     if limit is not None and (not _is_int(limit) or not 1 <= limit <= 1000):
         errors.append(DefinitionError(None, "max_concurrent_runs", "must be a whole number from 1 to 1000, or null"))
+    if not _valid_queue(data.get("queue")):
+        errors.append(DefinitionError(None, "queue", QUEUE_RULE))
     errors += [DefinitionError(None, field, message) for field, message in schema_errors(data.get("params", {}))]
     return errors
+
+
+def _valid_queue(queue: Any) -> bool:
+    return queue is None or (isinstance(queue, str) and bool(QUEUE_NAME.match(queue)))
 
 
 def slugify(name: str) -> str:
@@ -161,6 +169,8 @@ def _policy_errors(step: dict[str, Any]) -> list[tuple[str, str]]:
                     _is_number(delay) and 0 <= delay <= MAX_TIMEOUT_SECONDS for delay in backoff):
                 errors.append(("retry.backoff", f"must be a list of at most {MAX_RETRIES} delays in seconds, "
                                                 f"each from 0 to {MAX_TIMEOUT_SECONDS}"))
+    if not _valid_queue(step.get("queue")):
+        errors.append(("queue", QUEUE_RULE))
     timeout = step.get("timeout")
     if timeout is not None and (not _is_number(timeout) or not 0 < timeout <= MAX_TIMEOUT_SECONDS):
         errors.append(("timeout", f"must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}"))
