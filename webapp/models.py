@@ -1,6 +1,8 @@
 """Imports every area's models so the metadata is complete for Alembic and the tests."""
 from webapp.audit.models import AuditEvent  # noqa: F401
 from webapp.auth.models import EmailToken, UserSession  # noqa: F401
+from webapp.costs.budget_models import (  # noqa: F401
+    Budget, BudgetAlert, BudgetHold, BudgetPeriod, BudgetReservation, Price)
 from webapp.costs.models import CostRecord  # noqa: F401
 from webapp.events.models import Event  # noqa: F401
 from webapp.mail.models import OutboxMail  # noqa: F401
