@@ -153,3 +153,31 @@ def test_needs_may_name_steps_defined_later():
 
 def test_slug_comes_from_the_name():
     assert slugify("  Daily Digest: v2! ") == "daily-digest-v2"
+
+
+@pytest.mark.parametrize(("step_id", "message"), [
+    ("get-it", "'get-it' is not a valid step id: use letters, digits and underscores"),
+    ("9lives", "'9lives' is not a valid step id"),
+    (7, "must be a string of letters, digits and underscores, not starting with a digit, at most 64 characters, "
+        "got integer"),
+    ("", "is required: letters, digits and underscores"),
+])
+def test_an_invalid_step_id_says_what_is_wrong_instead_of_is_required(step_id, message):
+    definition = broken(lambda d: step(d, "approve").update({"id": step_id}))
+    problems = [e.message for e in validate_definition(definition) if e.field == "id"]
+    assert len(problems) == 1 and problems[0].startswith(message), problems
+
+
+@pytest.mark.parametrize(("name", "slug"), [
+    ("Zoë 山田 🚀 Flow", "zoe-shantian-flow"),
+    ("Ærøskøbing Straße", "aeroskobing-strasse"),
+    ("Привет мир", "privet-mir"),
+    ("Łódź → Kraków", "lodz-krakow"),
+])
+def test_slug_transliterates_names_in_any_script_and_drops_symbols(name, slug):
+    assert slugify(name) == slug
+
+
+def test_a_name_of_emoji_only_is_refused_because_it_gives_no_slug():
+    assert errors_of(broken(lambda d: d.update({"name": "🚀 🚀"}))) == [
+        (None, "name", "needs at least one letter or digit (it becomes the slug)")]

@@ -9,9 +9,11 @@ upstream of it and the params the definition declares.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from anyascii import anyascii
 from pydantic import ValidationError
 
 from webapp.steps.registry import all_kinds, get_kind, has_kind
@@ -101,8 +103,17 @@ def _valid_queue(queue: Any) -> bool:
 
 
 def slugify(name: str) -> str:
-    """``"Daily Digest!"`` -> ``"daily-digest"``; the workflow's URL name."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100]
+    """The workflow's URL name: ``"Daily Digest!"`` -> ``"daily-digest"``,
+    ``"Zoë 山田 🚀 Flow"`` -> ``"zoe-shantian-flow"``.
+
+    Letters and digits of every script are transliterated to ASCII (anyascii: ``ë`` -> ``e``,
+    ``ß`` -> ``ss``, Cyrillic and Greek by their usual romanisation, CJK ideographs by their
+    Mandarin pinyin, so 山田 reads ``shantian`` even in a Japanese name); everything else,
+    emoji and punctuation included, only separates words. The name itself keeps its Unicode
+    for display. Slugs stay ASCII so they are safe in URLs, shells and RQ queue names.
+    """
+    letters = "".join(anyascii(char) if unicodedata.category(char)[0] in "LN" else " " for char in name)
+    return re.sub(r"[^a-z0-9]+", "-", letters.lower()).strip("-")[:100]
 
 
 def _is_int(value: Any) -> bool:
@@ -129,8 +140,7 @@ def _step_errors(step: Any, index: int, ids: set[str]) -> list[DefinitionError]:
     errors = [DefinitionError(label, key, f"unknown field (allowed: {', '.join(sorted(STEP_FIELDS))})")
               for key in sorted(set(step) - STEP_FIELDS)]
     if not _has_valid_id(step):
-        errors.append(DefinitionError(label, "id", "is required: letters, digits and underscores, "
-                                                    "not starting with a digit, at most 64 characters"))
+        errors.append(DefinitionError(label, "id", _id_problem(step.get("id"))))
     elif step["id"] in ids:
         errors.append(DefinitionError(label, "id", f"duplicate step id {step['id']!r}"))
     else:
@@ -141,6 +151,16 @@ def _step_errors(step: Any, index: int, ids: set[str]) -> list[DefinitionError]:
     errors += [DefinitionError(label, field, message) for field, message in _policy_errors(step)]
     errors += _with_errors(step, label)
     return errors
+
+
+def _id_problem(step_id: Any) -> str:
+    """Why ``step_id`` is no step id: missing, not text, or text that breaks the rule."""
+    rule = "letters, digits and underscores, not starting with a digit, at most 64 characters"
+    if step_id is None or step_id == "":
+        return f"is required: {rule}"
+    if not isinstance(step_id, str):
+        return f"must be a string of {rule}, got {type_name(step_id)}"
+    return f"{step_id[:80]!r} is not a valid step id: use {rule}"
 
 
 def _needs_errors(step: dict[str, Any], label: str) -> list[DefinitionError]:
