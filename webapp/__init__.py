@@ -89,10 +89,11 @@ def register_blueprints(app: Flask) -> None:
     from webapp.auth.api import bp as auth_api_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.console.views import bp as console_bp
+    from webapp.formatting import register_filters
     from webapp.health.api import bp as health_api_bp
     from webapp.health.views import bp as health_bp
     from webapp.mail.views import bp as mail_bp
-    from webapp.navigation import NavItem, add_nav_item, nav_items
+    from webapp.navigation import NavItem, add_nav_item, nav_groups, nav_items
     from webapp.runs.api import bp as runs_api_bp
     from webapp.runs.views import bp as runs_bp
     from webapp.users.api import bp as users_api_bp
@@ -118,15 +119,17 @@ def register_blueprints(app: Flask) -> None:
         openapi_bp,
     ]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
-    add_nav_item(app, NavItem("Health", "health.panel", order=80))
+    add_nav_item(app, NavItem("Health", "health.panel", order=80, group="resources"))
     add_nav_item(app, NavItem("Runs", "runs.index", order=20))
-    add_nav_item(app, NavItem("Users", "users.index", "admin", order=90))
-    add_nav_item(app, NavItem("Audit", "audit.index", "admin", order=91))
-    add_nav_item(app, NavItem("Mail", "mail.outbox", "admin", order=92))
-    add_nav_item(app, NavItem("Account", "account.account", order=99))
-    add_nav_item(app, NavItem("Workers", "workers.index", order=85))
+    add_nav_item(app, NavItem("Users", "users.index", "admin", order=90, group="admin"))
+    add_nav_item(app, NavItem("Audit", "audit.index", "admin", order=91, group="admin"))
+    add_nav_item(app, NavItem("Mail", "mail.outbox", "admin", order=92, group="admin"))
+    add_nav_item(app, NavItem("Account", "account.account", order=99, group="account"))
+    add_nav_item(app, NavItem("Workers", "workers.index", order=85, group="resources"))
     add_nav_item(app, NavItem("Workflows", "workflows.index", order=10))
     app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.globals["nav_groups"] = nav_groups
+    register_filters(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

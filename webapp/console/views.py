@@ -6,13 +6,13 @@ worker figures then read "unavailable" and the health section says why.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, send_from_directory
 from redis import RedisError
 
 from webapp.clock import utcnow
 from webapp.queues import redis_connection
 from webapp.runs.pages import overview_numbers
-from webapp.security import require_role
+from webapp.security import public, require_role
 from webapp.workers.service import queue_depths, worker_rows
 
 bp = Blueprint("console", __name__)
@@ -34,3 +34,12 @@ def queue_figures() -> dict[str, int] | None:
 @require_role("viewer")
 def overview():
     return render_template("console/overview.html", numbers=overview_numbers(utcnow()), queues=queue_figures())
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """Browsers and bookmark tools ask for /favicon.ico whatever the page links; it is favicon.svg
+    rendered at 32 px, so no page load ends in a 404."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)

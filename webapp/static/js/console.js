@@ -1,7 +1,75 @@
-// Console glue: send the CSRF token from the meta tag on every htmx request (SECURITY 19).
+// Console glue. No inline scripts: the CSP forbids them, so every behaviour lives here.
+
+// Send the CSRF token from the meta tag on every htmx request.
 document.addEventListener("htmx:configRequest", function (event) {
   var meta = document.querySelector('meta[name="csrf-token"]');
   if (meta) {
     event.detail.headers["X-CSRFToken"] = meta.content;
   }
+});
+
+// The sidebar is a menu under 1,024 px: one button opens and closes it; Escape closes it.
+function setMenu(open) {
+  var toggle = document.querySelector("[data-menu-toggle]");
+  document.body.classList.toggle("nav-open", open);
+  if (toggle) {
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+}
+
+document.addEventListener("click", function (event) {
+  var toggle = event.target.closest("[data-menu-toggle]");
+  if (toggle) {
+    setMenu(!document.body.classList.contains("nav-open"));
+  }
+});
+
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Escape" && document.body.classList.contains("nav-open")) {
+    setMenu(false);
+    var toggle = document.querySelector("[data-menu-toggle]");
+    if (toggle) {
+      toggle.focus();
+    }
+  }
+});
+
+// Theme: auto (follow the system) -> light -> dark -> auto, remembered in localStorage.
+var THEMES = ["auto", "light", "dark"];
+
+function currentTheme() {
+  return document.documentElement.getAttribute("data-theme") || "auto";
+}
+
+function showTheme(button) {
+  var theme = currentTheme();
+  button.setAttribute("data-theme-current", theme);
+  button.textContent = "Theme: " + theme;
+}
+
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-theme-toggle]");
+  if (!button) {
+    return;
+  }
+  var next = THEMES[(THEMES.indexOf(currentTheme()) + 1) % THEMES.length];
+  try {
+    if (next === "auto") {
+      window.localStorage.removeItem("flowdeck-theme");
+    } else {
+      window.localStorage.setItem("flowdeck-theme", next);
+    }
+  } catch (error) {
+    // Not remembered, still applied to this page.
+  }
+  if (next === "auto") {
+    document.documentElement.removeAttribute("data-theme");
+  } else {
+    document.documentElement.setAttribute("data-theme", next);
+  }
+  showTheme(button);
+});
+
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-theme-toggle]").forEach(showTheme);
 });
