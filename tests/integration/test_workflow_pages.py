@@ -144,7 +144,7 @@ def test_validation_fragment_names_the_step_of_a_cyclic_needs(client, login_as):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<html" not in html and html.lstrip().startswith('<section id="validation"')
-    error = re.search(r'<dd class="error" data-testid="step-error" data-step="(\w+)">(.*?)</dd>', html, re.S)
+    error = re.search(r'<dd class="error" data-testid="step-error" data-step="(\w+)"[^>]*>(.*?)</dd>', html, re.S)
     assert error and error.group(1) == "a"
     assert "needs form a cycle: a -&gt; b -&gt; a" in error.group(2)
 

@@ -1,5 +1,5 @@
 """Queries and shaping that only the workflow pages need: list statistics, the editor's
-validation view, and version diffs.
+validation view and step-kind reference, and version diffs.
 
 The list shows, per workflow, the latest run's status, the success rate and the median duration
 over its most recent ``RECENT_RUNS`` runs. On PostgreSQL a LATERAL subquery reads exactly those
@@ -25,8 +25,11 @@ from webapp.exceptions import DomainError
 from webapp.extensions import db
 from webapp.runs.models import WorkflowRun
 from webapp.runs.states import RUN_FINISHED
+from webapp.steps.registry import all_kinds
+from webapp.workflows.definition import slugify
 from webapp.workflows.loading import load_definition
 from webapp.workflows.models import Workflow, WorkflowVersion
+from webapp.workflows.positions import error_lines
 from webapp.workflows.service import check_definition
 
 RECENT_RUNS = 50
@@ -85,17 +88,31 @@ def workflow_stats(workflow_ids: Sequence[int]) -> dict[int, WorkflowStats]:
     return {workflow_id: stats.get(workflow_id, NO_RUNS) for workflow_id in workflow_ids}
 
 
-def validation(text: str) -> dict:
-    """What the editor's validation block shows for ``text``: errors grouped by step, and the graph."""
+def validation(text: str, workflow: Workflow | None = None) -> dict:
+    """What the editor's validation block shows for ``text``: errors grouped by step, each with
+    the line it is about, and the graph.
+
+    It also says what would stop the save although the definition is valid: a new workflow
+    whose name gives a slug that exists (``taken``, linked to that workflow's editor), or an
+    edit whose name no longer gives the workflow's own slug.
+    """
     try:
         errors = check_definition(text)
     except DomainError as error:  # too large to read at all
-        return {"general": [{"step": None, "field": "definition", "message": error.message}], "by_step": {},
-                "steps": [], "valid": False, "graph": None}
+        return {"general": [{"step": None, "field": "definition", "message": error.message, "line": None}],
+                "by_step": {}, "steps": [], "valid": False, "graph": None, "taken": None}
     try:
         definition = load_definition(text)
     except DomainError:  # does not parse; ``errors`` already says why
         definition = None
+    taken = None
+    if not errors and workflow is not None and slugify(definition["name"]) != workflow.slug:
+        errors = [{"step": None, "field": "name",
+                   "message": f"must keep this workflow's slug {workflow.slug!r} (this name gives "
+                              f"{slugify(definition['name'])!r}); to start another workflow, use New workflow"}]
+    elif not errors and workflow is None:
+        taken = db.session.scalar(select(Workflow).where(Workflow.slug == slugify(definition["name"])))
+    errors = [{**error, "line": line} for error, line in zip(errors, error_lines(text, errors), strict=True)]
     steps = definition.get("steps") if isinstance(definition, dict) else None
     ids = [step["id"] for step in steps or [] if isinstance(step, dict) and isinstance(step.get("id"), str)]
     by_step: dict[str, list] = {}
@@ -104,7 +121,35 @@ def validation(text: str) -> dict:
         (by_step.setdefault(error["step"], []) if error["step"] else general).append(error)
     graph = render_svg(steps) if not errors else None
     return {"general": general, "by_step": by_step, "steps": ids + [s for s in by_step if s not in ids],
-            "valid": not errors, "graph": graph}
+            "valid": not errors, "graph": graph, "taken": taken}
+
+
+@dataclass(frozen=True)
+class KindInput:
+    name: str
+    type: str
+    required: bool
+    default: str | None  # as JSON, when the input has one
+    description: str
+
+
+def _type_text(annotation: Any) -> str:
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")
+
+
+def step_reference() -> list[dict[str, Any]]:
+    """Every registered step kind with its inputs, read from its ``input_schema`` (the editor's panel)."""
+    reference = []
+    for kind in all_kinds():
+        inputs = []
+        for name, field in kind.input_schema.model_fields.items():
+            default = None if field.is_required() else field.get_default(call_default_factory=True)
+            inputs.append(KindInput(field.alias or name, _type_text(field.annotation), field.is_required(),
+                                    None if default is None else json.dumps(default, default=str),
+                                    field.description or ""))
+        reference.append({"name": kind.name, "description": kind.description,
+                          "memoizable": kind.memoizable, "inputs": inputs})
+    return reference
 
 
 def definition_text(definition: dict[str, Any]) -> str:

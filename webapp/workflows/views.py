@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.console.dag_svg import render_svg
@@ -56,8 +56,15 @@ def index():
 
 
 def editor(text: str, *, workflow=None, status: int = 200, problem: str | None = None):
-    return render_template("workflows/editor.html", text=text, workflow=workflow, problem=problem,
-                           check=pages.validation(text) if text.strip() else None), status
+    """The editor page. A refused save's ``problem`` shows inside the validation block, so the
+    first live check after an edit replaces it; a name that is taken is explained there with a
+    link to that workflow's editor instead."""
+    check = pages.validation(text, workflow) if text.strip() else None
+    if check is not None and check["taken"] is not None and status == 409:
+        problem = None
+    return render_template("workflows/editor.html", text=text, workflow=workflow, problem=problem, check=check,
+                           reference=pages.step_reference(),
+                           max_bytes=current_app.config["WORKFLOW_MAX_DEFINITION_BYTES"]), status
 
 
 def save(action, text: str, workflow=None):
@@ -87,8 +94,10 @@ def create():
 @bp.post("/validate")
 @require_role("operator")
 def validate():
-    """Live validation while typing: only the block, never saved."""
-    check = pages.validation(request.form.get("definition", ""))
+    """Live validation while typing: only the block, never saved. The edit page sends its slug,
+    so a name that would change the workflow's slug is flagged before saving."""
+    slug = request.form.get("slug")
+    check = pages.validation(request.form.get("definition", ""), workflow_or_404(slug) if slug else None)
     return render_block("workflows/editor.html", "validation", check=check)
 
 
