@@ -89,6 +89,8 @@ def register_blueprints(app: Flask) -> None:
     from webapp.auth.api import bp as auth_api_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.console.views import bp as console_bp
+    from webapp.costs.api import bp as costs_api_bp
+    from webapp.costs.views import bp as costs_bp
     from webapp.formatting import register_filters
     from webapp.health.api import bp as health_api_bp
     from webapp.health.views import bp as health_bp
@@ -114,8 +116,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(workers_bp)
     app.register_blueprint(runs_bp)
     app.register_blueprint(workflows_bp)
+    app.register_blueprint(costs_bp)
     app.register_blueprint(create_api_blueprint([
         auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp,
+        costs_api_bp,
         openapi_bp,
     ]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
@@ -126,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     add_nav_item(app, NavItem("Mail", "mail.outbox", "admin", order=92, group="admin"))
     add_nav_item(app, NavItem("Account", "account.account", order=99, group="account"))
     add_nav_item(app, NavItem("Workers", "workers.index", order=85, group="resources"))
+    add_nav_item(app, NavItem("Costs", "costs.dashboard", order=70, group="resources"))
     add_nav_item(app, NavItem("Workflows", "workflows.index", order=10))
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["nav_groups"] = nav_groups

@@ -47,6 +47,7 @@ VIEWER_WRITABLE = {
     "/logout", "/account/password", "/account/sessions/<session_id>/revoke",
     "/api/v3/auth/logout", "/api/v3/auth/sessions/<session_id>",
     "/api/v3/workflows/validate",
+    "/api/v3/workflows/<slug>/estimate", "/costs/estimate/<slug>",
 }
 
 

@@ -1,0 +1,198 @@
+"""Reservation accounting on ``budget_periods``: reserve, settle, release, and alerts.
+
+Each budget period is one row. Reserving is one conditional UPDATE on it: for a ``pause`` or
+``block`` budget the row changes only while ``spent + reserved + amount <= limit``, and
+PostgreSQL re-evaluates that condition after waiting for a concurrent writer's lock, so however
+many workers reserve at once the sum they hold never passes the limit. The reservations of one
+attempt are taken in budget-id order inside one savepoint: a refusal by any budget undoes the
+others, and two claims never wait for each other's rows in opposite orders.
+
+Alerts are rows unique per (budget, period, kind), inserted with ON CONFLICT DO NOTHING: only
+the insert that actually wrote the row publishes the event, so an alert fires exactly once per
+period even when several workers cross the threshold together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from webapp.clock import utcnow
+from webapp.costs.budget_models import Budget, BudgetAlert, BudgetPeriod, BudgetReservation
+from webapp.costs.periods import period_start
+from webapp.events import publish
+from webapp.extensions import db
+
+CENT_FRACTION = Decimal("0.00000001")  # the scale of every money column
+ZERO = Decimal("0")
+
+
+def money_up(amount: Decimal) -> Decimal:
+    """Reservations round up, so a rounded upper bound is still an upper bound."""
+    return Decimal(amount).quantize(CENT_FRACTION, rounding=ROUND_CEILING)
+
+
+def money(amount: Decimal) -> Decimal:
+    """What a money column stores (PostgreSQL rounds half away from zero)."""
+    return Decimal(amount).quantize(CENT_FRACTION, rounding=ROUND_HALF_UP)
+
+
+def money_text(amount: Decimal) -> str:
+    """A money value as the API writes it: a plain decimal string with the columns' 8 places."""
+    return format(money(amount), "f")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A ``pause``/``block`` budget that has not got ``needed`` left in its current period."""
+
+    budget: Budget
+    period_start: datetime
+    needed: Decimal
+    remaining: Decimal
+
+
+def insert_ignoring_conflicts(model, values: dict, conflict_columns: list[str]):
+    """``INSERT ... ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
+
+
+def applicable_budgets(workflow_id: int | None, user_id: int | None, *, policies: tuple[str, ...] | None = None
+                       ) -> list[Budget]:
+    """Active budgets for a run: the global ones, its workflow's and its triggering user's."""
+    scopes = [Budget.scope == "global"]
+    if workflow_id is not None:
+        scopes.append(and_(Budget.scope == "workflow", Budget.scope_id == workflow_id))
+    if user_id is not None:
+        scopes.append(and_(Budget.scope == "user", Budget.scope_id == user_id))
+    query = select(Budget).where(Budget.active.is_(True), or_(*scopes))
+    if policies is not None:
+        query = query.where(Budget.on_exceed.in_(policies))
+    return list(db.session.scalars(query.order_by(Budget.id)).all())
+
+
+def ensure_period(budget_id: int, start: datetime) -> None:
+    db.session.execute(insert_ignoring_conflicts(
+        BudgetPeriod, {"budget_id": budget_id, "period_start": start, "spent": ZERO, "reserved": ZERO},
+        ["budget_id", "period_start"]))
+
+
+def _period_row(budget_id: int, start: datetime):
+    return and_(BudgetPeriod.budget_id == budget_id, BudgetPeriod.period_start == start)
+
+
+def usage_of(budget: Budget, start: datetime) -> tuple[Decimal, Decimal]:
+    """``(spent, reserved)`` of one budget period (zero before anything touched it)."""
+    row = db.session.execute(select(BudgetPeriod.spent, BudgetPeriod.reserved)
+                             .where(_period_row(budget.id, start))).one_or_none()
+    return (row.spent, row.reserved) if row is not None else (ZERO, ZERO)
+
+
+def reserve(budgets: list[Budget], amount: Decimal, *, run_id: int, step_run_id: int, attempt: int,
+            overridden: set[int] = frozenset()) -> Refusal | None:
+    """Reserve ``amount`` on every budget, or on none of them and say which one refused.
+
+    ``alert`` budgets (and budgets an admin overrode for this run) always take the reservation;
+    the others only while it fits. The caller owns the transaction.
+    """
+    amount = money_up(amount)
+    now = utcnow()
+    touched: list[tuple[Budget, datetime, Decimal, Decimal]] = []
+    savepoint = db.session.begin_nested()
+    for budget in budgets:
+        start = period_start(budget.period, now)
+        ensure_period(budget.id, start)
+        statement = update(BudgetPeriod).where(_period_row(budget.id, start)).values(
+            reserved=BudgetPeriod.reserved + amount).returning(BudgetPeriod.spent, BudgetPeriod.reserved)
+        if budget.on_exceed != "alert" and budget.id not in overridden:
+            statement = statement.where(BudgetPeriod.spent + BudgetPeriod.reserved + amount <= budget.limit)
+        row = db.session.execute(statement.execution_options(synchronize_session=False)).one_or_none()
+        if row is None:
+            savepoint.rollback()
+            spent, reserved = usage_of(budget, start)
+            refusal = Refusal(budget, start, amount, max(budget.limit - spent - reserved, ZERO))
+            fire_alert(budget, start, "exceeded", spent + reserved + amount)
+            return refusal
+        db.session.add(BudgetReservation(budget_id=budget.id, period_start=start, run_id=run_id,
+                                         step_run_id=step_run_id, attempt=attempt, amount=amount))
+        touched.append((budget, start, row.spent, row.reserved))
+    savepoint.commit()
+    for budget, start, spent, reserved in touched:
+        check_alerts(budget, start, spent + reserved)
+    return None
+
+
+def open_reservations(step_run_id: int, attempt: int) -> list[BudgetReservation]:
+    return list(db.session.scalars(select(BudgetReservation).where(
+        BudgetReservation.step_run_id == step_run_id, BudgetReservation.attempt == attempt,
+        BudgetReservation.status == "open").order_by(BudgetReservation.budget_id).with_for_update()).all())
+
+
+def settle(step_run_id: int, attempt: int, actual: Decimal, *, workflow_id: int | None,
+           user_id: int | None) -> None:
+    """Turn the attempt's reservations into spend of ``actual``; charge budgets it had none on.
+
+    A budget created while the step ran, or a kind that spends without an estimate, still sees
+    the spend: it lands in the budget's current period.
+    """
+    actual = money(actual)
+    reservations = open_reservations(step_run_id, attempt)
+    now = utcnow()
+    charged = {reservation.budget_id for reservation in reservations}
+    for reservation in reservations:
+        _move(reservation.budget_id, reservation.period_start, spent=actual, reserved=-reservation.amount)
+        reservation.status, reservation.settled_amount, reservation.closed_at = "settled", actual, now
+    if actual > 0:
+        for budget in applicable_budgets(workflow_id, user_id):
+            if budget.id not in charged:
+                start = period_start(budget.period, now)
+                ensure_period(budget.id, start)
+                _move(budget.id, start, spent=actual, reserved=ZERO)
+    touched = {reservation.budget_id: reservation.period_start for reservation in reservations}
+    for budget_id, start in touched.items():
+        budget = db.session.get(Budget, budget_id)
+        if budget is not None and actual > 0:
+            check_alerts(budget, start, sum(usage_of(budget, start)))
+
+
+def release(step_run_id: int, attempt: int) -> Decimal:
+    """Give back what a failed or crashed attempt reserved; returns the amount released."""
+    released = ZERO
+    for reservation in open_reservations(step_run_id, attempt):
+        _move(reservation.budget_id, reservation.period_start, spent=ZERO, reserved=-reservation.amount)
+        reservation.status, reservation.settled_amount, reservation.closed_at = "released", ZERO, utcnow()
+        released += reservation.amount
+    return released
+
+
+def _move(budget_id: int, start: datetime, *, spent: Decimal, reserved: Decimal) -> None:
+    db.session.execute(update(BudgetPeriod).where(_period_row(budget_id, start)).values(
+        spent=BudgetPeriod.spent + spent, reserved=BudgetPeriod.reserved + reserved
+    ).execution_options(synchronize_session=False))
+
+
+def check_alerts(budget: Budget, start: datetime, used: Decimal) -> None:
+    if budget.limit <= 0:
+        return
+    if used * 100 >= budget.limit * budget.soft_threshold_pct:
+        fire_alert(budget, start, "threshold", used)
+    if used > budget.limit:
+        fire_alert(budget, start, "exceeded", used)
+
+
+def fire_alert(budget: Budget, start: datetime, kind: str, used: Decimal) -> bool:
+    """Insert the period's alert of this kind unless it exists; publish only if this call wrote it."""
+    pct = budget.soft_threshold_pct if kind == "threshold" else 100
+    inserted = db.session.execute(insert_ignoring_conflicts(
+        BudgetAlert, {"budget_id": budget.id, "period_start": start, "kind": kind, "threshold_pct": pct,
+                      "used": money(used), "limit": budget.limit, "fired_at": utcnow()},
+        ["budget_id", "period_start", "kind"]).returning(BudgetAlert.id)).scalar_one_or_none()
+    if inserted is None:
+        return False
+    publish(f"budget.{kind}", {"budget_id": budget.id, "alert_id": inserted, "period_start": start.isoformat(),
+                               "used": money_text(used), "limit": money_text(budget.limit), "threshold_pct": pct})
+    return True

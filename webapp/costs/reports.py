@@ -1,0 +1,211 @@
+"""The read side of costs: the summary by day, workflow, user or model, the records list, CSV.
+
+Every figure is a SQL sum over ``cost_records`` (Numeric, never float), so the dashboard, the
+API and ``flask costs reconcile`` agree to the cent. ``saved`` is the cost that memo-cache hits
+avoided; it reads the records' ``saved`` column when that column exists and is 0 until then.
+A period is ``[since, until)`` in UTC; days are UTC calendar days.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, literal, select, tuple_
+
+from webapp.clock import utcnow
+from webapp.costs.ledger import ZERO, money_text
+from webapp.costs.models import CostRecord
+from webapp.extensions import db
+from webapp.runs.models import StepRun
+from webapp.users.models import User
+from webapp.workflows.models import Workflow
+
+GROUPS = ("day", "workflow", "user", "model")
+SAVED = CostRecord.__table__.c.get("saved")
+DEFAULT_DAYS = 7
+CSV_COLUMNS = ("id", "created_at", "run_id", "step_id", "attempt", "workflow", "user_id", "kind", "model",
+               "units_in", "units_out", "unit_price_in", "unit_price_out", "amount", "saved", "currency")
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime
+    until: datetime
+
+
+def window(since: datetime | None, until: datetime | None) -> Window:
+    """``until`` defaults to now, ``since`` to seven days before ``until``."""
+    until = until or utcnow()
+    return Window(since or until - timedelta(days=DEFAULT_DAYS), until)
+
+
+def saved_column():
+    return SAVED if SAVED is not None else literal(0)
+
+
+def day_key():
+    """The UTC calendar day of a record as ``YYYY-MM-DD`` text, on PostgreSQL and SQLite."""
+    if db.engine.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", CostRecord.created_at), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", CostRecord.created_at)
+
+
+def group_key(group_by: str):
+    return {"day": day_key(), "workflow": CostRecord.workflow_id, "user": CostRecord.user_id,
+            "model": CostRecord.model}[group_by]
+
+
+def in_window(query: Select, span: Window) -> Select:
+    return query.where(CostRecord.created_at >= span.since, CostRecord.created_at < span.until)
+
+
+def summary(group_by: str, span: Window) -> dict[str, Any]:
+    """``{"items": [{key, label, spent, saved, runs}], "totals": {spent, saved, runs, saving_ratio}}``."""
+    return {"group_by": group_by, "since": span.since.isoformat(), "until": span.until.isoformat(),
+            "items": grouped(group_by, span), "totals": totals(span)}
+
+
+def grouped(group_by: str, span: Window) -> list[dict[str, Any]]:
+    """One item per key: days in order, the other groups by spend, largest first."""
+    key = group_key(group_by).label("key")
+    rows = db.session.execute(in_window(select(
+        key, func.coalesce(func.sum(CostRecord.amount), 0).label("spent"),
+        func.coalesce(func.sum(saved_column()), 0).label("saved"),
+        func.count(func.distinct(CostRecord.run_id)).label("runs"), func.count().label("records"),
+    ), span).group_by(key).order_by(key)).all()
+    labels = _labels(group_by, [row.key for row in rows])
+    items = [{"key": row.key, "label": labels.get(row.key, "none" if row.key is None else str(row.key)),
+              "spent": _money(row.spent), "saved": _money(row.saved), "runs": row.runs, "records": row.records}
+             for row in rows]
+    if group_by != "day":
+        items.sort(key=lambda item: Decimal(item["spent"]), reverse=True)
+    return items
+
+
+def totals(span: Window) -> dict[str, Any]:
+    row = db.session.execute(in_window(select(
+        func.coalesce(func.sum(CostRecord.amount), 0).label("spent"),
+        func.coalesce(func.sum(saved_column()), 0).label("saved"),
+        func.count(func.distinct(CostRecord.run_id)).label("runs"), func.count().label("records")), span)).one()
+    spent, saved = Decimal(row.spent), Decimal(row.saved)
+    return {"spent": _money(spent), "saved": _money(saved), "runs": row.runs, "records": row.records,
+            "saving_ratio": saving_ratio(spent, saved)}
+
+
+def saving_ratio(spent: Decimal, saved: Decimal) -> str:
+    """Saved over what it would have cost without the cache: saved / (spent + saved)."""
+    would_have = spent + saved
+    return format((saved / would_have if would_have > 0 else ZERO).quantize(Decimal("0.0001")), "f")
+
+
+def chart(stack_by: str, span: Window) -> dict[str, Any]:
+    """Spend per UTC day stacked by workflow or model: ``{"days": [...], "series": [{label, values}]}``."""
+    day = day_key().label("day")
+    key = group_key(stack_by).label("key")
+    rows = db.session.execute(in_window(select(day, key, func.sum(CostRecord.amount).label("spent")), span)
+                              .group_by(day, key)).all()
+    days = [(span.since + timedelta(days=offset)).strftime("%Y-%m-%d")
+            for offset in range((span.until.date() - span.since.date()).days + 1)]
+    labels = _labels(stack_by, list({row.key for row in rows}))
+    series: dict[Any, dict[str, Decimal]] = {}
+    for row in rows:
+        series.setdefault(row.key, {})[row.day] = Decimal(row.spent)
+    ordered = sorted(series.items(), key=lambda item: sum(item[1].values()), reverse=True)
+    return {"days": days, "stack_by": stack_by, "series": [
+        {"label": labels.get(key, "none" if key is None else str(key)),
+         "values": [float(values.get(day, ZERO)) for day in days]} for key, values in ordered]}
+
+
+def _labels(group_by: str, keys: list[Any]) -> dict[Any, str]:
+    ids = [key for key in keys if key is not None]
+    if group_by == "workflow" and ids:
+        return dict(db.session.execute(select(Workflow.id, Workflow.slug).where(Workflow.id.in_(ids))).all())
+    if group_by == "user" and ids:
+        return dict(db.session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
+    return {}
+
+
+def _money(value: Any) -> str:
+    return money_text(Decimal(value))
+
+
+def _with_names() -> Select:
+    """Records with their step's id and their workflow's slug."""
+    return (select(CostRecord, StepRun.step_key, Workflow.slug)
+            .join(StepRun, StepRun.id == CostRecord.step_run_id)
+            .outerjoin(Workflow, Workflow.id == CostRecord.workflow_id))
+
+
+def records_query(*, run_id: int | None = None, workflow: str | None = None, user_id: int | None = None,
+                  model: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                  before: tuple[datetime, int] | None = None) -> Select:
+    """Records newest first, keyset-paged on ``(created_at, id)``."""
+    query = _with_names()
+    if run_id is not None:
+        query = query.where(CostRecord.run_id == run_id)
+    if workflow is not None:
+        query = query.where(Workflow.slug == workflow)
+    if user_id is not None:
+        query = query.where(CostRecord.user_id == user_id)
+    if model is not None:
+        query = query.where(CostRecord.model == model)
+    if since is not None:
+        query = query.where(CostRecord.created_at >= since)
+    if until is not None:
+        query = query.where(CostRecord.created_at < until)
+    if before is not None:
+        query = query.where(tuple_(CostRecord.created_at, CostRecord.id) < tuple_(*before))
+    return query.order_by(CostRecord.created_at.desc(), CostRecord.id.desc())
+
+
+def record_json(row) -> dict[str, Any]:
+    record, step_key, slug = row
+    saved = getattr(record, "saved", None)
+    return {"id": record.id, "created_at": record.created_at.isoformat(), "run_id": record.run_id,
+            "step_id": step_key, "attempt": record.attempt, "workflow": slug, "user_id": record.user_id,
+            "kind": record.kind, "model": record.model, "units_in": record.units_in, "units_out": record.units_out,
+            "unit_price_in": str(record.unit_price_in), "unit_price_out": str(record.unit_price_out),
+            "amount": str(record.amount), "saved": str(saved if saved is not None else ZERO),
+            "currency": record.currency}
+
+
+def csv_lines(span: Window, batch: int = 2000) -> Iterator[str]:
+    """The period's records as CSV, oldest first, read in keyset batches (constant memory)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    yield _drain(buffer)
+    after: tuple[datetime, int] | None = None
+    while True:
+        query = in_window(_with_names(), span).order_by(CostRecord.created_at, CostRecord.id).limit(batch)
+        if after is not None:
+            query = query.where(tuple_(CostRecord.created_at, CostRecord.id) > tuple_(*after))
+        rows = db.session.execute(query).all()
+        if not rows:
+            return
+        for row in rows:
+            data = record_json(row)
+            writer.writerow([data[column] for column in CSV_COLUMNS])
+        after = (rows[-1][0].created_at, rows[-1][0].id)
+        yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def spend_by_step(run_id: int) -> dict[str, str]:
+    """Each step's recorded spend in one run (the run page's DAG nodes)."""
+    rows = db.session.execute(select(StepRun.step_key, func.sum(CostRecord.amount))
+                              .join(StepRun, StepRun.id == CostRecord.step_run_id)
+                              .where(CostRecord.run_id == run_id).group_by(StepRun.step_key)).all()
+    return {step: _money(amount) for step, amount in rows}
+
