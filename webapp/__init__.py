@@ -146,6 +146,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from jobs.cli import jobs_cli
     from jobs.worker import worker_command
+    from webapp.costs.cli import costs_cli
     from webapp.demo.cli import seed_demo_command
     from webapp.health.cli import health_command
     from webapp.runs.cli import reconcile_command, run_command
@@ -160,3 +161,4 @@ def register_commands(app: Flask) -> None:
     workflows_cli.add_command(run_command)
     app.cli.add_command(reconcile_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(costs_cli)
