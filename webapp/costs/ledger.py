@@ -105,12 +105,15 @@ def reserve(budgets: list[Budget], amount: Decimal, *, run_id: int, step_run_id:
     savepoint = db.session.begin_nested()
     for budget in budgets:
         start = period_start(budget.period, now)
-        ensure_period(budget.id, start)
         statement = update(BudgetPeriod).where(_period_row(budget.id, start)).values(
             reserved=BudgetPeriod.reserved + amount).returning(BudgetPeriod.spent, BudgetPeriod.reserved)
         if budget.on_exceed != "alert" and budget.id not in overridden:
             statement = statement.where(BudgetPeriod.spent + BudgetPeriod.reserved + amount <= budget.limit)
-        row = db.session.execute(statement.execution_options(synchronize_session=False)).one_or_none()
+        statement = statement.execution_options(synchronize_session=False)
+        row = db.session.execute(statement).one_or_none()
+        if row is None:  # the period's first reservation, or a refusal
+            ensure_period(budget.id, start)
+            row = db.session.execute(statement).one_or_none()
         if row is None:
             savepoint.rollback()
             spent, reserved = usage_of(budget, start)
@@ -142,21 +145,19 @@ def settle(step_run_id: int, attempt: int, actual: Decimal, *, workflow_id: int 
     actual = money(actual)
     reservations = open_reservations(step_run_id, attempt)
     now = utcnow()
-    charged = {reservation.budget_id for reservation in reservations}
     for reservation in reservations:
-        _move(reservation.budget_id, reservation.period_start, spent=actual, reserved=-reservation.amount)
+        used = _move(reservation.budget_id, reservation.period_start, spent=actual, reserved=-reservation.amount)
         reservation.status, reservation.settled_amount, reservation.closed_at = "settled", actual, now
+        budget = db.session.get(Budget, reservation.budget_id)
+        if budget is not None and actual > 0:
+            check_alerts(budget, reservation.period_start, used)
     if actual > 0:
+        charged = {reservation.budget_id for reservation in reservations}
         for budget in applicable_budgets(workflow_id, user_id):
             if budget.id not in charged:
                 start = period_start(budget.period, now)
                 ensure_period(budget.id, start)
-                _move(budget.id, start, spent=actual, reserved=ZERO)
-    touched = {reservation.budget_id: reservation.period_start for reservation in reservations}
-    for budget_id, start in touched.items():
-        budget = db.session.get(Budget, budget_id)
-        if budget is not None and actual > 0:
-            check_alerts(budget, start, sum(usage_of(budget, start)))
+                check_alerts(budget, start, _move(budget.id, start, spent=actual, reserved=ZERO))
 
 
 def release(step_run_id: int, attempt: int) -> Decimal:
@@ -169,10 +170,12 @@ def release(step_run_id: int, attempt: int) -> Decimal:
     return released
 
 
-def _move(budget_id: int, start: datetime, *, spent: Decimal, reserved: Decimal) -> None:
-    db.session.execute(update(BudgetPeriod).where(_period_row(budget_id, start)).values(
+def _move(budget_id: int, start: datetime, *, spent: Decimal, reserved: Decimal) -> Decimal:
+    """Add to a period's counters; returns its spent + reserved afterwards."""
+    row = db.session.execute(update(BudgetPeriod).where(_period_row(budget_id, start)).values(
         spent=BudgetPeriod.spent + spent, reserved=BudgetPeriod.reserved + reserved
-    ).execution_options(synchronize_session=False))
+    ).returning(BudgetPeriod.spent, BudgetPeriod.reserved).execution_options(synchronize_session=False)).one_or_none()
+    return row.spent + row.reserved if row is not None else ZERO
 
 
 def check_alerts(budget: Budget, start: datetime, used: Decimal) -> None:

@@ -1,0 +1,51 @@
+"""What the executor calls around one step attempt: reserve before it starts, settle or release after.
+
+The order inside the claim is the engine's: a memo-cache hit is looked up first and reserves
+nothing; only a step that will really run reserves its upper bound (``StepKind.estimate_cost``
+on its rendered inputs) against every budget that applies to its run. A refusal by a ``pause``
+or ``block`` budget leaves the step queued, records which budget holds the run and pauses it
+with reason ``budget``: the attempt never started, so nothing is lost and no retry is spent.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from webapp.costs import holds, ledger
+from webapp.costs.estimate import step_upper_bound
+from webapp.workflows.templating import make_scope
+
+
+def upper_bound(uses: str, with_: dict[str, Any], params: dict[str, Any], outputs: dict[str, Any],
+                run: dict[str, Any]) -> Decimal | None:
+    """The attempt's reservation; None when its inputs do not render (the attempt will fail on them)."""
+    return step_upper_bound(uses, with_, make_scope(params, outputs, run))
+
+
+def reserve_step(run, step, amount: Decimal | None) -> ledger.Refusal | None:
+    """Reserve ``amount`` for the step's current attempt, or hold and pause the run on refusal.
+
+    The caller holds the run's lock and commits either way. Free steps (no estimate, or 0)
+    reserve nothing and are never held.
+    """
+    if not amount:
+        return None
+    budgets = ledger.applicable_budgets(run.workflow_id, run.triggered_by)
+    if not budgets:
+        return None
+    overridden = holds.overridden_budgets(run.id) if any(b.on_exceed != "alert" for b in budgets) else set()
+    refusal = ledger.reserve(budgets, amount, run_id=run.id, step_run_id=step.id, attempt=step.attempt,
+                             overridden=overridden)
+    if refusal is not None:
+        holds.hold_run(run, step.step_key, refusal)
+    return refusal
+
+
+def settle_step(run, step, actual: Decimal) -> None:
+    """The attempt finished and spent ``actual``: its reservations become that spend."""
+    ledger.settle(step.id, step.attempt, actual, workflow_id=run.workflow_id, user_id=run.triggered_by)
+
+
+def release_step(step) -> None:
+    """The attempt failed or crashed: give back all it reserved (what it recorded was settled)."""
+    ledger.release(step.id, step.attempt)
