@@ -3,7 +3,7 @@
 Creates its own database ``flowdeck_bench_<random>`` (dropped at the end), seeds it with
 ``flask seed-demo``'s code, logs an operator in with the Flask test client and prints p50/p95 of
 the Overview, ``/runs`` (first page, a filtered page, a deep page via cursor), a run page,
-``/workflows`` and a workflow page against the target (p95 < 150 ms). The baseline is the same
+``/workflows``, a workflow page and ``/costs`` against the target (p95 < 150 ms). The baseline is the same
 pages measured in the same process after seeding only ``--baseline-runs`` runs: the ratio
 shows how much the pages slow down with a hundred times more data (1.0 = not at all). A page
 whose route does not exist yet is skipped with a note.
@@ -78,6 +78,8 @@ def pages(app, db) -> list[tuple[str, str]]:
         ("run page (failed run)", f"/runs/{failed}"),
         ("/workflows", "/workflows"),
         ("/workflows/<slug>", "/workflows/daily-digest"),
+        ("/costs (last 7 days)", "/costs"),
+        ("/costs?range=30d (all records)", "/costs?range=30d"),
     ]
 
 
