@@ -6,6 +6,6 @@ from webapp.costs.budget_models import (  # noqa: F401
 from webapp.costs.models import CostRecord  # noqa: F401
 from webapp.events.models import Event  # noqa: F401
 from webapp.mail.models import OutboxMail  # noqa: F401
-from webapp.runs.models import Checkpoint, StepRun, WorkflowRun  # noqa: F401
+from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun  # noqa: F401
 from webapp.users.models import User  # noqa: F401
 from webapp.workflows.models import Workflow, WorkflowVersion  # noqa: F401

@@ -4,12 +4,12 @@ import itertools
 import pytest
 
 from webapp.errors import status_for
+from webapp.exceptions import IllegalTransition
 from webapp.runs.states import (
     RUN_STATES,
     RUN_TRANSITIONS,
     STEP_STATES,
     STEP_TRANSITIONS,
-    IllegalTransition,
     check_run_transition,
     check_step_transition,
 )
@@ -17,7 +17,7 @@ from webapp.runs.states import (
 RUN_ALLOWED = {
     ("queued", "running"), ("queued", "cancelled"),
     ("running", "succeeded"), ("running", "failed"), ("running", "cancelled"), ("running", "paused"),
-    ("paused", "running"), ("paused", "cancelled"),
+    ("paused", "running"), ("paused", "cancelled"), ("paused", "paused"),
     ("failed", "running"), ("cancelled", "running"),
 }
 STEP_ALLOWED = {

@@ -45,9 +45,12 @@ SELECT :first_run_id + row_number() OVER (ORDER BY created_at) - 1 AS id, * FROM
 """
 
 INSERT_RUNS = """
-INSERT INTO workflow_runs (id, workflow_id, workflow_version_id, status, params, triggered_by, created_at,
-                           started_at, finished_at, cost_total, error)
-SELECT r.id, r.workflow_id, r.version_id, r.status, r.params, r.triggered_by, r.created_at,
+INSERT INTO workflow_runs (id, workflow_id, workflow_version_id, status, pause_reason, paused_at, params,
+                           triggered_by, created_at, started_at, finished_at, cost_total, error)
+SELECT r.id, r.workflow_id, r.version_id, r.status,
+       CASE WHEN r.status = 'paused' THEN 'approval' END,
+       CASE WHEN r.status = 'paused' THEN r.created_at + interval '2 seconds' END,
+       r.params, r.triggered_by, r.created_at,
        CASE WHEN r.status <> 'queued' THEN r.created_at + interval '1 second' END,
        CASE WHEN r.status IN ('succeeded', 'failed', 'cancelled')
             THEN r.created_at + interval '1 second' + least(r.stop_at + 1, r.step_count) * r.pace * interval '1 second'

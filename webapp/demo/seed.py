@@ -34,8 +34,8 @@ RUN_STATUSES = {"succeeded": 80, "failed": 10, "cancelled": 4, "running": 3, "qu
 ACTIVE = frozenset({"running", "queued", "paused"})
 TOPICS = ("billing", "search", "onboarding", "security", "pricing", "infra", "mobile", "data")
 PRICE_IN, PRICE_OUT = Decimal("0.0000005"), Decimal("0.0000015")
-RUN_COLUMNS = ("id", "workflow_id", "workflow_version_id", "status", "params", "triggered_by", "created_at",
-               "started_at", "finished_at", "cost_total", "error")
+RUN_COLUMNS = ("id", "workflow_id", "workflow_version_id", "status", "pause_reason", "paused_at", "params",
+               "triggered_by", "created_at", "started_at", "finished_at", "cost_total", "error")
 STEP_COLUMNS = ("id", "run_id", "step_key", "position", "status", "attempt", "retries", "worker", "queued_at",
                 "started_at", "finished_at", "output", "error", "cost", "cache_hit")
 COST_COLUMNS = ("id", "run_id", "step_run_id", "attempt", "kind", "model", "units_in", "units_out",
@@ -152,8 +152,10 @@ class _Chunk:
                                OUTPUTS.get(uses) if step_status == "succeeded" else None, step_error, cost, cache_hit))
         finished_at = clock + timedelta(seconds=rng.uniform(0.01, 0.2)) if status not in ACTIVE else None
         params = dict(shape.defaults, topic=rng.choice(TOPICS))
-        self.runs.append((run_id, shape.workflow_id, shape.version_id, status, params, user_id, created_at,
-                          started_at, finished_at, total, error))
+        paused = status == "paused"  # the demo's paused runs wait at their gate
+        self.runs.append((run_id, shape.workflow_id, shape.version_id, status, "approval" if paused else None,
+                          started_at if paused else None, params, user_id, created_at, started_at, finished_at,
+                          total, error))
 
     def _step_status(self, run_status: str, position: int, stop_at: int, uses: str) -> tuple[str, int]:
         """The step's state and attempt count for a run in ``run_status`` that got to ``stop_at``."""

@@ -1,6 +1,8 @@
-"""Operator actions on a run: cancel, approve/reject a gate, resume, retry, checkpoints.
+"""Operator commands on a run: cancel, pause, approve/reject a gate, resume, retry, checkpoints.
 
-Each takes the run's lock, checks the state machines (409 naming the state otherwise), writes
+These are the audited commands that commit; the API, the pages and the CLI call them. Each
+takes the run's lock, asks the state model whether its state allows it (a Conflict naming the
+state otherwise), writes
 its audit event and outbox events in the same transaction, and commits; step jobs go to RQ
 after the commit, and stop requests for running steps after it too.
 """
@@ -15,18 +17,30 @@ from rq.job import Job
 
 from webapp.audit.service import record
 from webapp.clock import utcnow
-from webapp.exceptions import Conflict, NotFound
+from webapp.exceptions import Conflict, IllegalTransition, NotFound
 from webapp.extensions import db
 from webapp.queues import redis_connection
+from webapp.runs import states
+from webapp.runs.checkpoints import covered_outputs, delete_checkpoint_row, take_checkpoint
 from webapp.runs.dispatch import clear_stop, request_stop
-from webapp.runs.engine import advance, lock_run, move_run, move_step, start_waiting_runs, take_checkpoint, trigger
-from webapp.runs.models import Checkpoint, StepRun, WorkflowRun
+from webapp.runs.engine import (
+    advance,
+    lift_pause,
+    lock_run,
+    move_run,
+    move_step,
+    pause_run,
+    reset_step,
+    start_waiting_runs,
+    trigger,
+)
+from webapp.runs.execution import close_attempt
+from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
-from webapp.runs.states import STEP_RERUNNABLE
+from webapp.runs.states import STEP_ACTIVE, STEP_STOPPABLE
 from webapp.workflows.service import get_workflow
 
 log = logging.getLogger(__name__)
-STOPPABLE_STEPS = ("pending", "queued", "retrying", "waiting_approval", "running")
 
 
 def locked_run(run_id: int) -> WorkflowRun:
@@ -53,17 +67,31 @@ def trigger_run(slug: str, params: Any, actor, idempotency_key: str | None = Non
 def cancel(run_id: int, actor) -> WorkflowRun:
     """Queued steps never start; running ones are asked to stop (flag + RQ stop-job)."""
     run = locked_run(run_id)
+    if not states.can_cancel(run):
+        raise IllegalTransition(f"Run {run.id} is {run.status}; only queued, running or paused runs can be cancelled.",
+                                details={"state": run.status})
     move_run(run, "cancelled")
-    running_jobs = [step.rq_job_id for step in run.steps if step.status in ("running", "queued", "retrying")]
+    live_jobs = [step.rq_job_id for step in run.steps if step.status in STEP_ACTIVE]
     for step in run.steps:
-        if step.status in STOPPABLE_STEPS:
+        if step.status == "running":
+            close_attempt(step, "cancelled", error="cancelled by an operator")
+        if step.status in STEP_STOPPABLE:
             move_step(step, "cancelled", finished_at=utcnow())
     audit("run.cancel", run, actor)
     start_waiting_runs(run.workflow_id)
     db.session.commit()
     request_stop(run.id)
-    for job_id in running_jobs:
+    for job_id in live_jobs:
         stop_job(job_id)
+    return run
+
+
+def pause(run_id: int, actor, note: str = "") -> WorkflowRun:
+    """Hold a running run: its running steps finish, nothing new starts until ``resume``."""
+    run = locked_run(run_id)
+    pause_run(run, "operator", note or None)
+    audit("run.pause", run, actor, note=note)
+    db.session.commit()
     return run
 
 
@@ -85,18 +113,23 @@ def stop_job(job_id: str | None) -> None:
 
 
 def decide_gate(run_id: int, step_id: str, *, approved: bool, comment: str, actor) -> WorkflowRun:
-    """Approve (the step succeeds with the decision as output) or reject (the step fails)."""
+    """Approve (the step succeeds with the decision as output) or reject (the step fails).
+
+    The decision is the gate's attempt: it is kept with the others, and checkpoints refer to it.
+    """
     run = locked_run(run_id)
     step = find_step(run, step_id)
-    if step.status != "waiting_approval":
+    if not states.can_decide(step):
         raise Conflict(f"Step {step_id} is {step.status}, not waiting for approval.", details={"state": step.status})
     decision = {"approved": approved, "comment": comment, "by": getattr(actor, "email", None)}
+    error = None if approved else f"rejected: {comment}" if comment else "rejected"
+    step.attempt += 1
+    db.session.add(StepAttempt(run_id=run.id, step_run_id=step.id, attempt=step.attempt,
+                               status="succeeded" if approved else "failed", started_at=step.started_at,
+                               finished_at=utcnow(), output=decision, error=error))
+    move_step(step, "succeeded" if approved else "failed", output=decision, error=error, finished_at=utcnow())
     if approved:
-        move_step(step, "succeeded", output=decision, finished_at=utcnow())
-        take_checkpoint(run)
-    else:
-        move_step(step, "failed", output=decision, error=f"rejected: {comment}" if comment else "rejected",
-                  finished_at=utcnow())
+        take_checkpoint(run, completed=step)
     audit("run.approve" if approved else "run.reject", run, actor, step_id=step_id, comment=comment)
     advance(run)
     db.session.commit()
@@ -111,23 +144,28 @@ def find_step(run: WorkflowRun, step_id: str) -> StepRun:
 
 
 def resume(run_id: int, actor, checkpoint_id: int | None = None, *, event: str = "run.resume") -> WorkflowRun:
-    """Continue the SAME run from a checkpoint (default: the latest; none: the current state).
+    """Lift an operator's hold, or continue a failed or cancelled run from a checkpoint.
 
-    Steps that are succeeded now and completed in the checkpoint keep their output; every
-    other step goes back to ``pending`` with a fresh retry budget and runs again.
+    From a checkpoint (default: the latest; for a retry: the current state), steps that are
+    succeeded now and covered by the checkpoint keep that checkpoint's output; every other step
+    goes back to ``pending`` with a fresh retry budget and runs again.
     """
     run = locked_run(run_id)
-    if run.status not in ("failed", "cancelled", "paused"):
-        raise Conflict(f"Run {run.id} is {run.status}; only failed, cancelled or paused runs can be resumed.",
-                       details={"state": run.status})
+    if states.is_held(run) and run.pause_reason == "operator" and checkpoint_id is None:
+        lift_pause(run, "operator")
+        audit(event, run, actor, checkpoint_id=None)
+        db.session.commit()
+        return run
+    if not states.can_resume(run) or states.is_held(run):
+        raise IllegalTransition(resume_refusal(run), details={"state": run.status, "pause_reason": run.pause_reason})
     checkpoint = pick_checkpoint(run, checkpoint_id, event)
-    kept = set(checkpoint.state.get("completed", {})) if checkpoint else {
-        step.step_key for step in run.steps if step.status == "succeeded"}
+    kept = covered_outputs(checkpoint) if checkpoint else {
+        step.step_key: step.output for step in run.steps if step.status == "succeeded"}
     for step in run.steps:
         if step.status == "succeeded" and step.step_key in kept:
-            step.output = checkpoint.state["completed"][step.step_key] if checkpoint else step.output
+            step.output = kept[step.step_key]
         elif step.status != "pending":
-            reset_step(step)
+            reset_step(run, step)
     move_run(run, "running")
     run.finished_at, run.error = None, None
     run.resumed_from_checkpoint_id = checkpoint.id if checkpoint else run.resumed_from_checkpoint_id
@@ -136,6 +174,16 @@ def resume(run_id: int, actor, checkpoint_id: int | None = None, *, event: str =
     clear_stop(run.id)  # before the commit, which sends the jobs that would read the flag
     db.session.commit()
     return run
+
+
+def resume_refusal(run: WorkflowRun) -> str:
+    if run.pause_reason == "operator":
+        return f"Run {run.id} is paused by an operator: resume it first, then restore a checkpoint if it fails."
+    if run.pause_reason == "budget":
+        return f"Run {run.id} is paused by its budget: raise or reset the budget and it continues by itself."
+    if run.pause_reason == "approval":
+        return f"Run {run.id} waits for approval: approve or reject the gate to continue."
+    return f"Run {run.id} is {run.status}; only failed, cancelled or paused runs can be resumed."
 
 
 def pick_checkpoint(run: WorkflowRun, checkpoint_id: int | None, event: str) -> Checkpoint | None:
@@ -149,12 +197,12 @@ def pick_checkpoint(run: WorkflowRun, checkpoint_id: int | None, event: str) -> 
     return db.session.query(Checkpoint).filter_by(run_id=run.id).order_by(Checkpoint.seq.desc()).first()
 
 
-def reset_step(step: StepRun) -> None:
-    move_step(step, "pending", retries=0, error=None, output=None, started_at=None, finished_at=None)
-
-
 def retry_run(run_id: int, actor) -> WorkflowRun:
     """Run again every step that did not succeed; succeeded steps keep their outputs."""
+    run = locked_run(run_id)
+    if not states.can_retry(run):
+        raise IllegalTransition(f"Run {run.id} is {run.status}; only failed or cancelled runs can be retried.",
+                                details={"state": run.status})
     return resume(run_id, actor, None, event="run.retry")
 
 
@@ -162,17 +210,17 @@ def retry_step(run_id: int, step_id: str, actor) -> WorkflowRun:
     """Run one failed, crashed, cancelled or skipped step again, with the steps behind it."""
     run = locked_run(run_id)
     step = find_step(run, step_id)
-    if step.status not in STEP_RERUNNABLE:
+    if run.status == "succeeded":
+        raise Conflict(f"Run {run.id} is succeeded; there is nothing to retry.", details={"state": run.status})
+    if not states.can_retry_step(run, step):
         raise Conflict(f"Step {step_id} is {step.status}; only failed, crashed, cancelled or skipped steps "
                        "can be retried.",
                        details={"state": step.status})
-    if run.status == "succeeded":
-        raise Conflict(f"Run {run.id} is succeeded; there is nothing to retry.", details={"state": run.status})
     behind = plan_for(run.version).descendants(step_id)
     for other in run.steps:
-        if other is step or (other.step_key in behind and other.status in STEP_RERUNNABLE):
-            reset_step(other)
-    if run.status in ("failed", "cancelled"):
+        if other is step or (other.step_key in behind and other.status in states.STEP_RERUNNABLE):
+            reset_step(run, other)
+    if states.is_finished(run):
         move_run(run, "running")
         run.finished_at, run.error = None, None
     audit("run.retry_step", run, actor, step_id=step_id)
@@ -195,9 +243,9 @@ def delete_checkpoint(checkpoint_id: int, actor) -> None:
     if checkpoint is None:
         raise NotFound(f"There is no checkpoint {checkpoint_id}.")
     run = locked_run(checkpoint.run_id)
-    if run.resumed_from_checkpoint_id == checkpoint.id and run.status in ("running", "paused"):
+    if run.resumed_from_checkpoint_id == checkpoint.id and run.status in states.RUN_ACTIVE:
         raise Conflict(f"Checkpoint {checkpoint_id} is in use by run {run.id}, which is {run.status}.",
                        details={"state": run.status})
-    db.session.delete(checkpoint)
+    delete_checkpoint_row(checkpoint, run)
     audit("run.checkpoint_delete", run, actor, checkpoint_id=checkpoint_id)
     db.session.commit()

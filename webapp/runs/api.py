@@ -46,6 +46,10 @@ class ResumeBody(Body):
     checkpoint_id: DbId | None = None
 
 
+class PauseBody(Body):
+    reason: str = Field(default="", max_length=500)
+
+
 class ApproveBody(Body):
     approved: bool
     comment: str = Field(default="", max_length=2000)
@@ -100,6 +104,13 @@ def cancel_run(run_id: int):
 def retry_run(run_id: int):
     parse_body(Body)
     return run_response(actions.retry_run(run_id, current_user._get_current_object()))
+
+
+@bp.post("/runs/<int:run_id>/pause")
+@require_role("operator")
+def pause_run(run_id: int):
+    body = parse_body(PauseBody)
+    return run_response(actions.pause(run_id, current_user._get_current_object(), body.reason))
 
 
 @bp.post("/runs/<int:run_id>/resume")

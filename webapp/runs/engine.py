@@ -1,5 +1,6 @@
-"""The engine's core: trigger a run, move runs and steps through their state machines, and
-advance a run (queue what became ready, skip what can no longer run, finish the run).
+"""The engine's core: trigger a run, move runs and steps through their state machines, pause
+and lift a pause, and advance a run (queue what became ready, skip what can no longer run,
+finish the run). These are primitives: the caller holds the locks and commits.
 
 Locking: whoever changes a run's steps holds the run row (``SELECT ... FOR UPDATE``) first, so
 two siblings finishing together are serialised and the second one sees the first one's work;
@@ -15,26 +16,37 @@ from sqlalchemy import func, select
 
 from webapp.clock import utcnow
 from webapp.events import publish
-from webapp.exceptions import Conflict
+from webapp.exceptions import Conflict, IllegalTransition
 from webapp.extensions import db
+from webapp.runs import states
+from webapp.runs.checkpoints import forget_chain
 from webapp.runs.dispatch import send_step
-from webapp.runs.models import Checkpoint, StepRun, WorkflowRun
+from webapp.runs.models import StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
-from webapp.runs.states import RUN_ACTIVE, STEP_UNFINISHED, check_run_transition, check_step_transition
+from webapp.runs.states import RUN_ACTIVE, STEP_UNFINISHED, STEP_WAITING, check_run_transition, check_step_transition
 from webapp.steps.registry import get_kind
 from webapp.workflows.models import Workflow
 from webapp.workflows.service import get_version, validate_trigger_params
 
 
-def move_run(run: WorkflowRun, target: str) -> None:
+def move_run(run: WorkflowRun, target: str, *, pause_reason: str | None = None, note: str | None = None) -> None:
+    """Change the run's status (and a paused run's ``pause_reason``) and publish the change."""
     check_run_transition(run.status, target)
+    if (target == "paused") != (pause_reason is not None):
+        raise ValueError("a paused run needs a pause reason, and only a paused run has one")
     previous, run.status = run.status, target
     now = utcnow()
+    if target == "paused":
+        run.pause_reason, run.pause_note = pause_reason, note
+        run.paused_at = run.paused_at if previous == "paused" else now
+    else:
+        run.pause_reason = run.pause_note = run.paused_at = None
     if target == "running" and run.started_at is None:
         run.started_at = now
-    if target in ("succeeded", "failed", "cancelled"):
+    if states.is_finished(run):
         run.finished_at = now
-    publish(f"run.{target}", {"run_id": run.id, "workflow_id": run.workflow_id, "from": previous})
+    publish(f"run.{target}", {"run_id": run.id, "workflow_id": run.workflow_id, "from": previous,
+                              **({"pause_reason": pause_reason} if pause_reason else {})})
 
 
 def move_step(step: StepRun, target: str, **fields: Any) -> None:
@@ -51,6 +63,45 @@ def lock_run(run_id: int) -> WorkflowRun | None:
     return db.session.execute(
         select(WorkflowRun).where(WorkflowRun.id == run_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one_or_none()
+
+
+def pause_run(run: WorkflowRun, reason: str, note: str | None = None) -> None:
+    """Hold the run for ``reason`` (``budget`` or ``operator``): running steps finish, nothing
+    new starts, and only ``lift_pause`` with the same reason continues it."""
+    if reason not in states.HOLD_REASONS:
+        raise ValueError(f"{reason!r} is not a reason to hold a run")
+    if not states.can_pause(run):
+        raise IllegalTransition(f"Run {run.id} is {describe(run)}; only a running run can be paused.",
+                                details={"state": run.status, "pause_reason": run.pause_reason})
+    move_run(run, "paused", pause_reason=reason, note=note)
+
+
+def lift_pause(run: WorkflowRun, reason: str) -> bool:
+    """Continue a run held for ``reason``; False (and nothing changes) if it is not held for it.
+
+    Steps that were queued or waiting out a retry while the run was held send their jobs
+    again: a job that arrived during the hold found the run held and left the step as it was.
+    """
+    if not (states.is_held(run) and run.pause_reason == reason):
+        return False
+    move_run(run, "running")
+    plan = plan_for(run.version)
+    for step in run.steps:
+        if step.status in STEP_WAITING:
+            send_step(db.session, step, plan.spec(step.step_key), new_attempt=False)
+    advance(run)
+    return True
+
+
+def describe(run: WorkflowRun) -> str:
+    """``paused (operator)``, ``running``: the status as people read it."""
+    return f"{run.status} ({run.pause_reason})" if run.pause_reason else run.status
+
+
+def reset_step(run: WorkflowRun, step: StepRun) -> None:
+    """Back to ``pending`` with a fresh retry budget; the attempt count keeps growing."""
+    move_step(step, "pending", retries=0, error=None, output=None, started_at=None, finished_at=None)
+    forget_chain(run)
 
 
 def queue_step(run: WorkflowRun, step: StepRun) -> None:
@@ -108,10 +159,11 @@ def start_waiting_runs(workflow_id: int) -> None:
 def advance(run: WorkflowRun) -> None:
     """Queue ready steps, skip those behind a failure, then settle the run's own state.
 
-    The caller holds the run's lock. A pass repeats while it changed something, so skips
-    propagate transitively whatever order the definition lists its steps in.
+    The caller holds the run's lock. A held run is left exactly as it is. A pass repeats while
+    it changed something, so skips propagate transitively whatever order the definition lists
+    its steps in.
     """
-    if run.status not in RUN_ACTIVE:
+    if not states.starts_steps(run):
         return
     plan = plan_for(run.version)
     status = {step.step_key: step.status for step in run.steps}
@@ -139,30 +191,18 @@ def release(run: WorkflowRun, step: StepRun, needs: list[str]) -> bool:
 
 
 def settle(run: WorkflowRun) -> None:
-    """Derive the run's state from its steps: paused at a gate, running, or finished."""
-    states = {step.status for step in run.steps}
-    if "waiting_approval" in states:
-        if run.status == "running":
-            move_run(run, "paused")
+    """Move the run to the state its steps call for (see ``states.settled_status``)."""
+    target = states.settled_status(run, {step.status for step in run.steps})
+    if target is None or target == (run.status, run.pause_reason):
         return
-    if run.status == "paused":
-        move_run(run, "running")
-    if states & STEP_UNFINISHED:
-        return
-    if states == {"succeeded"}:
-        move_run(run, "succeeded")
-    else:
-        broken = [f"{step.step_key} {step.status}" for step in run.steps if step.status in ("failed", "crashed")]
+    status, reason = target
+    if run.status == "paused" and status != "paused":
+        move_run(run, "running")  # a decided gate: the run goes on, and may finish right away
+        if status == "running":
+            return
+    if status == "failed":
+        broken = [f"{step.step_key} {step.status}" for step in run.steps if step.status in states.STEP_BROKEN]
         run.error = "; ".join(broken) or "some steps did not succeed"
-        move_run(run, "failed")
-    start_waiting_runs(run.workflow_id)
-
-
-def take_checkpoint(run: WorkflowRun, kind: str = "auto", note: str = "") -> Checkpoint:
-    """Record the completed steps' outputs and the params; the caller holds the run's lock."""
-    seq = (db.session.scalar(select(func.max(Checkpoint.seq)).where(Checkpoint.run_id == run.id)) or 0) + 1
-    state = {"params": run.params,
-             "completed": {step.step_key: step.output for step in run.steps if step.status == "succeeded"}}
-    checkpoint = Checkpoint(run_id=run.id, seq=seq, kind=kind, state=state, note=note)
-    db.session.add(checkpoint)
-    return checkpoint
+    move_run(run, status, pause_reason=reason)
+    if states.is_finished(run):
+        start_waiting_runs(run.workflow_id)

@@ -1,39 +1,45 @@
 """One step attempt, as run by the ``jobs.steps.execute_step`` RQ job.
 
-Three short phases: claim the attempt (``queued`` -> ``running``, committed), execute the
-kind with no transaction open, then record the outcome, cost, checkpoint and the run's next
-steps in ONE transaction under the run's lock. Each phase first checks that the step still
-belongs to this job (``rq_job_id``) and is in the state it expects, so a duplicate delivery,
-a job for a cancelled run, or the late result of an attempt the reconciler gave up on
-changes nothing: delivery is at-least-once, effects happen once.
+Three short phases: claim the attempt (``queued`` -> ``running``, its ``step_attempts`` row
+inserted, committed), execute the kind with no transaction open, then record the outcome,
+cost, checkpoint and the run's next steps in ONE transaction under the run's lock. Each phase
+first checks that the step still belongs to this job (``rq_job_id``) and is in the state it
+expects, so a duplicate delivery, a job for a cancelled or held run, or the late result of an
+attempt the reconciler gave up on changes nothing: delivery is at-least-once, effects happen
+once.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import socket
 import threading
+import traceback
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from rq.timeouts import BaseDeathPenalty, UnixSignalDeathPenalty
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from webapp import logs
 from webapp.clock import utcnow
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
+from webapp.runs import states
+from webapp.runs.checkpoints import take_checkpoint
 from webapp.runs.dispatch import send_step, step_timeout, stop_requested
-from webapp.runs.engine import advance, lock_run, move_step, take_checkpoint
-from webapp.runs.models import StepRun, WorkflowRun
+from webapp.runs.engine import advance, lock_run, move_step
+from webapp.runs.models import StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
 from webapp.steps.base import StepContext, StepFailed, StepResult
 from webapp.steps.registry import get_kind
 from webapp.workflows.templating import make_scope, render_inputs
 
 log = logging.getLogger(__name__)
+TRACEBACK_LIMIT = 8_000
 
 
 class StepTimedOut(Exception):
@@ -54,6 +60,15 @@ class Attempt:
     run: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A failed attempt: the message operators read, and whether a retry could help."""
+
+    error: str
+    retryable: bool = True
+    traceback: str | None = None
+
+
 def execute_step(step_run_id: int, job_id: str) -> None:
     """Run the attempt that job ``job_id`` stands for, if it is still the step's current one."""
     attempt = claim(step_run_id, job_id)
@@ -72,16 +87,20 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
         db.session.rollback()
         return None
     db.session.refresh(step, with_for_update=True)
-    if step.rq_job_id != job_id or run.status not in ("running", "paused") or step.status not in ("queued", "retrying"):
+    if step.rq_job_id != job_id or not states.can_claim(run, step):
         log.info("step run %s: job %s has nothing to do (step %s, run %s)",
                  step_run_id, job_id, step.status, run.status)
         db.session.rollback()
         return None
     if step.status == "retrying":
         move_step(step, "queued")
-    move_step(step, "running", started_at=utcnow(), finished_at=None, worker=f"{socket.gethostname()}:{os.getpid()}")
+    now, worker = utcnow(), f"{socket.gethostname()}:{os.getpid()}"
+    move_step(step, "running", started_at=now, finished_at=None, worker=worker)
     plan = plan_for(run.version)
     spec = plan.spec(step.step_key)
+    db.session.add(StepAttempt(run_id=run.id, step_run_id=step.id, attempt=step.attempt, status="running",
+                               job_id=job_id, queue=spec.queue, worker=worker, queued_at=step.queued_at,
+                               started_at=now))
     outputs = dict(db.session.execute(select(StepRun.step_key, StepRun.output).where(
         StepRun.run_id == run.id, StepRun.status == "succeeded")).all())
     attempt = Attempt(run.id, step.id, step.step_key, step.attempt, spec.uses, spec.with_, step_timeout(spec),
@@ -90,24 +109,28 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
     return attempt
 
 
-def perform(attempt: Attempt) -> StepResult | str:
-    """The kind's result, or the error message of a failed attempt."""
+def perform(attempt: Attempt) -> StepResult | Failure:
+    """The kind's result, or what made the attempt fail."""
     try:
         kind = get_kind(attempt.uses)
         scope = make_scope(attempt.params, attempt.outputs, attempt.run)
-        inputs = kind.parse_inputs(render_inputs(attempt.with_, scope))
+        try:
+            rendered = render_inputs(attempt.with_, scope)
+        except Exception as error:  # the same templates over the same outputs fail the same way
+            return Failure(f"the step's inputs do not render: {error}", retryable=False)
+        inputs = kind.parse_inputs(rendered)
         context = StepContext(run_id=attempt.run_id, step_id=attempt.step_id, attempt=attempt.attempt,
                               params=attempt.params, outputs=attempt.outputs,
                               should_stop=lambda: stop_requested(attempt.run_id))
         with time_limit(attempt.timeout):
             return kind.execute(inputs, context)
     except StepFailed as error:
-        return str(error) or type(error).__name__
+        return Failure(str(error) or type(error).__name__, retryable=error.retryable)
     except StepTimedOut:
-        return f"timed out after {attempt.timeout}s"
+        return Failure(f"timed out after {attempt.timeout}s")
     except Exception as error:  # a bug in a kind must fail the step, not leave it running
         log.exception("step %s raised", attempt.step_id)
-        return f"{type(error).__name__}: {error}"
+        return Failure(f"{type(error).__name__}: {error}", traceback=traceback.format_exc()[-TRACEBACK_LIMIT:])
 
 
 def time_limit(seconds: int) -> BaseDeathPenalty:
@@ -118,7 +141,7 @@ def time_limit(seconds: int) -> BaseDeathPenalty:
     return BaseDeathPenalty(seconds, StepTimedOut)
 
 
-def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | str) -> None:
+def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure) -> None:
     step = db.session.get(StepRun, step_run_id)
     run = lock_run(step.run_id) if step is not None else None
     if run is None:  # the run was deleted while the step ran
@@ -132,13 +155,22 @@ def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | str) -> 
     if isinstance(outcome, StepResult):
         succeed(run, step, outcome)
     else:
-        fail_attempt(run, step, outcome, crashed=False)
+        fail_attempt(run, step, outcome)
     db.session.commit()
 
 
+def close_attempt(step: StepRun, status: str, **fields: Any) -> None:
+    """End the step's current attempt row in one UPDATE (no load)."""
+    db.session.execute(update(StepAttempt).where(StepAttempt.step_run_id == step.id,
+                                                 StepAttempt.attempt == step.attempt)
+                       .values(status=status, finished_at=utcnow(), **fields))
+
+
 def succeed(run: WorkflowRun, step: StepRun, result: StepResult) -> None:
+    amount = Decimal("0")
     if result.cost is not None:
         line = result.cost
+        amount = line.amount
         db.session.add(CostRecord(run_id=run.id, step_run_id=step.id, attempt=step.attempt, kind=line.kind,
                                   model=line.model, units_in=line.units_in, units_out=line.units_out,
                                   unit_price_in=line.unit_price_in, unit_price_out=line.unit_price_out,
@@ -146,26 +178,32 @@ def succeed(run: WorkflowRun, step: StepRun, result: StepResult) -> None:
                                   workflow_id=run.workflow_id))
         step.cost = (step.cost or Decimal("0")) + line.amount
         run.cost_total = (run.cost_total or Decimal("0")) + line.amount
+    close_attempt(step, "succeeded", output=result.output, cost=amount,
+                  output_bytes=len(json.dumps(result.output, default=str)))
     move_step(step, "succeeded", output=result.output, error=None, finished_at=utcnow())
-    take_checkpoint(run)
+    take_checkpoint(run, completed=step)
     advance(run)
 
 
-def fail_attempt(run: WorkflowRun, step: StepRun, error: str, *, crashed: bool) -> None:
+def fail_attempt(run: WorkflowRun, step: StepRun, failure: Failure, *, crashed: bool = False) -> None:
     """Retry per the step's policy (after its backoff), or give up and let the run settle.
 
-    A crashed attempt stays ``crashed`` (the worker died, the code did not fail) when no
-    retry is left; either way the retry is a new attempt with a new job.
+    A failure that a retry cannot fix fails the step at once. A crashed attempt stays
+    ``crashed`` (the worker died, the code did not fail) when no retry is left; either way the
+    retry is a new attempt with a new job.
     """
     spec = plan_for(run.version).spec(step.step_key)
-    move_step(step, "crashed" if crashed else "failed" if step.retries >= spec.retry_max else "retrying",
-              error=error, finished_at=utcnow())
-    if step.retries < spec.retry_max:
+    close_attempt(step, "crashed" if crashed else "failed", error=failure.error, traceback=failure.traceback)
+    will_retry = failure.retryable and step.retries < spec.retry_max
+    move_step(step, "retrying" if will_retry and not crashed else "crashed" if crashed else "failed",
+              error=failure.error, finished_at=utcnow())
+    if will_retry:
         step.retries += 1
         delay = spec.backoff_for(step.retries)
         if crashed:
             move_step(step, "queued")
         send_step(db.session, step, spec, delay=delay)
-        log.info("step %s: retry %s of %s in %ss (%s)", step.step_key, step.retries, spec.retry_max, delay, error)
+        log.info("step %s: retry %s of %s in %ss (%s)", step.step_key, step.retries, spec.retry_max, delay,
+                 failure.error)
     else:
         advance(run)

@@ -1,10 +1,13 @@
-"""``workflow_runs``, ``step_runs`` and ``checkpoints`` (DESIGN §3).
+"""``workflow_runs``, ``step_runs``, ``step_attempts`` and ``checkpoints``.
 
 A run pins the workflow version it started with. Every step of that version gets its row when
 the run is created, so "which steps exist" never depends on Redis. ``attempt`` only grows, also
-across resumes, which keeps ``(step_run_id, attempt)`` a unique name for one execution (cost
-records hang off it); ``retries`` counts the retries used since the step was last reset, which
-is what the retry policy limits.
+across resumes, which keeps ``(step_run_id, attempt)`` a unique name for one execution: its
+``step_attempts`` row and its cost records hang off it. ``retries`` counts the retries used
+since the step was last reset, which is what the retry policy limits.
+
+A step's ``output`` is its current one; each attempt keeps its own, so checkpoints refer to
+attempts instead of copying outputs (see ``Checkpoint``).
 """
 from __future__ import annotations
 
@@ -47,8 +50,13 @@ class WorkflowRun(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     cost_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
     error: Mapped[str | None] = mapped_column(Text, default=None)
-    # No foreign key: checkpoints already point at runs, and a cycle would complicate deletes.
+    pause_reason: Mapped[str | None] = mapped_column(String(16), default=None)
+    pause_note: Mapped[str | None] = mapped_column(String(500), default=None)
+    paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    # No foreign keys: checkpoints already point at runs, and a cycle would complicate deletes.
     resumed_from_checkpoint_id: Mapped[int | None] = mapped_column(default=None)
+    # The checkpoint whose state the run's next auto checkpoint extends; None after a reset.
+    last_checkpoint_id: Mapped[int | None] = mapped_column(default=None)
 
     steps: Mapped[list[StepRun]] = relationship(back_populates="run", order_by="StepRun.position",
                                                 cascade="all, delete-orphan")
@@ -87,12 +95,56 @@ class StepRun(db.Model):
     cache_hit: Mapped[bool] = mapped_column(default=False)
 
     run: Mapped[WorkflowRun] = relationship(back_populates="steps")
+    attempts: Mapped[list[StepAttempt]] = relationship(order_by="StepAttempt.attempt", viewonly=True)
 
     def __repr__(self) -> str:
         return f"<StepRun {self.run_id}/{self.step_key} {self.status} #{self.attempt}>"
 
 
+class StepAttempt(db.Model):
+    """One execution of a step (or one gate decision), kept after retries and resumes.
+
+    ``status`` is ``running`` until the attempt ends ``succeeded``, ``failed``, ``crashed`` or
+    ``cancelled``. ``queued_at`` is when its job was sent, so ``started_at - queued_at`` is the
+    time it waited (a retry's backoff included).
+    """
+
+    __tablename__ = "step_attempts"
+    __table_args__ = (
+        UniqueConstraint("step_run_id", "attempt", name="uq_step_attempts_step_run_id_attempt"),
+        Index("ix_step_attempts_run_id", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("workflow_runs.id", ondelete="CASCADE"))
+    step_run_id: Mapped[int] = mapped_column(ForeignKey("step_runs.id", ondelete="CASCADE"))
+    attempt: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    job_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    queue: Mapped[str | None] = mapped_column(String(64), default=None)
+    worker: Mapped[str | None] = mapped_column(String(200), default=None)
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    traceback: Mapped[str | None] = mapped_column(Text, default=None)
+    output: Mapped[Any | None] = mapped_column(JSON, default=None)
+    output_bytes: Mapped[int | None] = mapped_column(default=None)
+    cost: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+
+    def __repr__(self) -> str:
+        return f"<StepAttempt {self.step_run_id}#{self.attempt} {self.status}>"
+
+
 class Checkpoint(db.Model):
+    """The completed steps of a run at one moment, as references to their attempts.
+
+    ``steps`` maps step ids to attempt numbers; the outputs stay in ``step_attempts``. A
+    checkpoint with a ``parent_id`` holds only the steps completed since its parent, so an auto
+    checkpoint after every step costs one small row, not a copy of every output so far
+    (webapp/runs/checkpoints.py folds the chain back into a full state).
+    """
+
     __tablename__ = "checkpoints"
     __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_checkpoints_run_id_seq"),)
 
@@ -100,7 +152,8 @@ class Checkpoint(db.Model):
     run_id: Mapped[int] = mapped_column(ForeignKey("workflow_runs.id", ondelete="CASCADE"))
     seq: Mapped[int]
     kind: Mapped[str] = mapped_column(String(10), default="auto")
-    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id", ondelete="CASCADE"), default=None)
+    steps: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -17,17 +17,14 @@ from sqlalchemy import Select, func, select
 from webapp.costs.models import CostRecord
 from webapp.exceptions import DomainError, InvalidInput
 from webapp.extensions import db
-from webapp.runs import actions
+from webapp.runs import actions, states
 from webapp.runs.models import StepRun, WorkflowRun
 from webapp.runs.service import money, runs_query
-from webapp.runs.states import RUN_STATES
+from webapp.runs.states import RUN_IN_PROGRESS, RUN_STATES
 
-IN_PROGRESS = ("queued", "running", "paused")
 NEEDS_ATTENTION = "failed"
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 STATUS_FILTERS = (*RUN_STATES, "in_progress")
-CANCELLABLE = frozenset({"queued", "running", "paused"})
-RETRYABLE = frozenset({"failed", "cancelled"})
 
 
 def start_of_day(now: datetime) -> datetime:
@@ -48,7 +45,7 @@ def filtered_runs(*, status: str | None, workflow: str | None, triggered_by: int
     their outputs was most of the page's time)."""
     query = runs_query(status=None if status == "in_progress" else status, workflow=workflow,
                        triggered_by=triggered_by, since=since, after=after, with_steps=False)
-    return query.where(WorkflowRun.status.in_(IN_PROGRESS)) if status == "in_progress" else query
+    return query.where(WorkflowRun.status.in_(RUN_IN_PROGRESS)) if status == "in_progress" else query
 
 
 def step_counts(run_ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -81,7 +78,7 @@ def overview_numbers(now: datetime) -> OverviewNumbers:
         select(WorkflowRun.status, func.count()).where(WorkflowRun.created_at >= now - RANGES["24h"])
         .group_by(WorkflowRun.status)).all())
     in_progress = db.session.scalar(select(func.count()).select_from(WorkflowRun)
-                                    .where(WorkflowRun.status.in_(IN_PROGRESS)))
+                                    .where(WorkflowRun.status.in_(RUN_IN_PROGRESS)))
     needs_attention = db.session.scalar(select(func.count()).select_from(WorkflowRun)
                                         .where(WorkflowRun.status == NEEDS_ATTENTION))
     spend = db.session.scalar(select(func.coalesce(func.sum(CostRecord.amount), 0))
@@ -101,8 +98,8 @@ class BulkPlan:
 
 
 BULK_ACTIONS = {
-    "cancel": (CANCELLABLE, "only queued, running or paused runs can be cancelled"),
-    "retry": (RETRYABLE, "only failed or cancelled runs can be retried"),
+    "cancel": (states.can_cancel, "only queued, running or paused runs can be cancelled"),
+    "retry": (states.can_retry, "only failed or cancelled runs can be retried"),
 }
 
 
@@ -113,8 +110,8 @@ def plan_bulk(action: str, run_ids: list[int]) -> BulkPlan:
     runs = db.session.execute(select(WorkflowRun).where(WorkflowRun.id.in_(run_ids))
                               .order_by(WorkflowRun.id)).scalars().all()
     found = {run.id for run in runs}
-    return BulkPlan(action, [run for run in runs if run.status in allowed],
-                    [(run, f"it is {run.status}; {reason}") for run in runs if run.status not in allowed],
+    return BulkPlan(action, [run for run in runs if allowed(run)],
+                    [(run, f"it is {run.status}; {reason}") for run in runs if not allowed(run)],
                     [run_id for run_id in run_ids if run_id not in found])
 
 

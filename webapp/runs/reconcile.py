@@ -1,7 +1,8 @@
 """The reconciler: make Redis agree with PostgreSQL again (``flask reconcile``, or a job).
 
 For every unfinished step of an active run:
-- ``queued``/``retrying`` whose RQ job is gone, failed or stopped: the attempt never started,
+- ``queued``/``retrying`` whose RQ job is gone, failed or stopped, in a run that may start steps
+  (not one held by a budget or an operator): the attempt never started,
   so its job is enqueued again (same attempt; no retry is spent). This is how every run
   continues after Redis lost everything.
 - ``queued``/``retrying`` whose job is still scheduled well past its time: the worker holding
@@ -12,7 +13,8 @@ For every unfinished step of an active run:
   step becomes ``crashed`` (not ``failed``: its own code did not fail) and is retried per its
   policy, or the run fails.
 Then every active run is advanced and waiting runs are started, which repairs anything a
-crash between two transactions could have left behind. Steps touched in the last
+crash between two transactions could have left behind. A held run stays held: advancing it
+changes nothing, and only its own cause lifts the hold. Steps touched in the last
 ``grace_seconds`` are left alone: their job may be about to be enqueued by the committer.
 """
 from __future__ import annotations
@@ -32,9 +34,10 @@ from sqlalchemy import select
 from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.queues import get_queue, redis_connection
+from webapp.runs import states
 from webapp.runs.dispatch import send_step
 from webapp.runs.engine import advance, lock_run, start_waiting_runs
-from webapp.runs.execution import fail_attempt
+from webapp.runs.execution import Failure, fail_attempt
 from webapp.runs.models import StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
 from webapp.runs.states import RUN_ACTIVE, STEP_ACTIVE
@@ -88,9 +91,9 @@ def repair_step(run_id: int, step_run_id: int, cutoff, overdue, report: Report) 
     if step.status == "running" and not horse_alive(step, job):
         log.warning("step %s of run %s: its worker died (job %s); marking it crashed",
                     step.step_key, run.id, step.rq_job_id)
-        fail_attempt(run, step, "the worker running this step died", crashed=True)
+        fail_attempt(run, step, Failure("the worker running this step died"), crashed=True)
         report.crashed += 1
-    elif step.status != "running" and (step.queued_at or cutoff) <= cutoff and (
+    elif step.status != "running" and states.starts_steps(run) and (step.queued_at or cutoff) <= cutoff and (
             job is None or job.get_status(refresh=False) not in WAITING_JOB_STATES):
         log.warning("step %s of run %s: job %s is missing; enqueueing it again", step.step_key, run.id, step.rq_job_id)
         send_step(db.session, step, plan_for(run.version).spec(step.step_key), new_attempt=False)

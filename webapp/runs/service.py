@@ -1,4 +1,4 @@
-"""Reading runs and checkpoints, and turning them into the API's JSON shapes (DESIGN §10)."""
+"""Reading runs and checkpoints, and turning them into the API's JSON shapes (docs/architecture.md)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,7 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from webapp.exceptions import NotFound
 from webapp.extensions import db
-from webapp.runs.models import Checkpoint, WorkflowRun
+from webapp.runs.checkpoints import checkpoint_state
+from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
 from webapp.workflows.models import Workflow
 
@@ -25,7 +26,7 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def get_run(run_id: int) -> WorkflowRun:
-    run = db.session.get(WorkflowRun, run_id)
+    run = db.session.get(WorkflowRun, run_id, options=[selectinload(WorkflowRun.steps).selectinload(StepRun.attempts)])
     if run is None:
         raise NotFound(f"There is no run {run_id}.")
     return run
@@ -42,7 +43,8 @@ def runs_query(*, status: str | None = None, workflow: str | None = None, trigge
                since: datetime | None = None, after: tuple[datetime, int] | None = None,
                with_steps: bool = True) -> Select:
     """Newest first, keyset on ``(created_at, id)``; ``with_steps=False`` for lists that show no steps."""
-    query = select(WorkflowRun).options(selectinload(WorkflowRun.steps)) if with_steps else select(WorkflowRun)
+    query = select(WorkflowRun).options(selectinload(WorkflowRun.steps).selectinload(StepRun.attempts)) \
+        if with_steps else select(WorkflowRun)
     if status:
         query = query.where(WorkflowRun.status == status)
     if workflow:
@@ -68,9 +70,11 @@ def run_json(run: WorkflowRun) -> dict[str, Any]:
             "step_id": step.step_key, "uses": spec.uses, "needs": list(spec.needs), "status": step.status,
             "attempt": step.attempt, "started_at": iso(step.started_at), "finished_at": iso(step.finished_at),
             "output": step.output, "error": step.error, "cost": money(step.cost), "cache_hit": step.cache_hit,
+            "attempts": [attempt_json(attempt) for attempt in step.attempts],
         })
     return {
         "id": run.id, "workflow": run.workflow.slug, "version": run.version.version, "status": run.status,
+        "pause_reason": run.pause_reason, "paused_at": iso(run.paused_at), "pause_note": run.pause_note,
         "params": run.params, "triggered_by": run.triggered_by, "idempotency_key": run.idempotency_key,
         "created_at": iso(run.created_at), "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
         "cost_total": money(run.cost_total), "error": run.error,
@@ -78,9 +82,18 @@ def run_json(run: WorkflowRun) -> dict[str, Any]:
     }
 
 
+def attempt_json(attempt: StepAttempt) -> dict[str, Any]:
+    return {"attempt": attempt.attempt, "status": attempt.status, "queue": attempt.queue, "worker": attempt.worker,
+            "queued_at": iso(attempt.queued_at), "started_at": iso(attempt.started_at),
+            "finished_at": iso(attempt.finished_at), "error": attempt.error, "cost": money(attempt.cost)}
+
+
 def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A checkpoint with the state it stands for (its chain folded; see webapp/runs/checkpoints.py)."""
+    run = db.session.get(WorkflowRun, checkpoint.run_id)
     return {"id": checkpoint.id, "run_id": checkpoint.run_id, "seq": checkpoint.seq, "kind": checkpoint.kind,
-            "note": checkpoint.note, "created_at": iso(checkpoint.created_at), "state": checkpoint.state}
+            "note": checkpoint.note, "created_at": iso(checkpoint.created_at),
+            "state": checkpoint_state(checkpoint, run)}
 
 
 def checkpoints_of(run_id: int) -> list[Checkpoint]:

@@ -140,6 +140,20 @@ def cancel(run_id: int):
     return act(run_id, lambda actor: actions.cancel(run_id, actor), "Run cancelled.")
 
 
+@bp.post("/runs/<int:run_id>/pause")
+@require_role("operator")
+def pause(run_id: int):
+    note = form_text("note", MAX_NOTE)
+    return act(run_id, lambda actor: actions.pause(run_id, actor, note),
+               "Run paused: running steps finish, nothing new starts until you resume it.")
+
+
+@bp.post("/runs/<int:run_id>/resume")
+@require_role("operator")
+def resume(run_id: int):
+    return act(run_id, lambda actor: actions.resume(run_id, actor), "Run resumed.")
+
+
 @bp.post("/runs/<int:run_id>/retry")
 @require_role("operator")
 def retry(run_id: int):

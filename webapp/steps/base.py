@@ -54,7 +54,16 @@ class StepResult:
 
 
 class StepFailed(Exception):
-    """The step's own failure; the message is shown to operators as the step's error."""
+    """The step's own failure; the message is shown to operators as the step's error.
+
+    ``retryable=False`` says that running the same attempt again cannot help (inputs that are
+    invalid after rendering, an unknown function, a refused host): the engine fails the step at
+    once and spends no retry.
+    """
+
+    def __init__(self, message: str = "", *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class StepKind:
@@ -81,7 +90,7 @@ class StepKind:
                 f"{'.'.join(str(p) for p in item['loc']) or 'with'}: {item['msg']}"
                 for item in error.errors(include_url=False, include_input=False)
             )
-            raise StepFailed(f"inputs for {self.name} are not valid ({problems})") from None
+            raise StepFailed(f"inputs for {self.name} are not valid ({problems})", retryable=False) from None
 
     def estimate_cost(self, inputs: StepInputs) -> Decimal | None:
         """A cost guess before running (budgets compare it); ``None`` means free or unknown."""

@@ -43,10 +43,11 @@ def allowed_host(url: str) -> str:
     """The URL's host if it is http(s) and on the allow-list; otherwise ``StepFailed``."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise StepFailed(f"http.request needs an http:// or https:// URL with a host, got {url!r}")
+        raise StepFailed(f"http.request needs an http:// or https:// URL with a host, got {url!r}", retryable=False)
     allowed = current_app.config["HTTP_ALLOWED_HOSTS"]
     if parts.hostname.lower() not in allowed:
-        raise StepFailed(f"host {parts.hostname!r} is not in HTTP_ALLOWED_HOSTS ({', '.join(allowed)})")
+        raise StepFailed(f"host {parts.hostname!r} is not in HTTP_ALLOWED_HOSTS ({', '.join(allowed)})",
+                         retryable=False)
     return parts.hostname
 
 
@@ -60,7 +61,7 @@ class HttpRequest(StepKind):
     def execute(self, inputs: HttpInputs, context: StepContext) -> StepResult:
         allowed_host(inputs.url)
         if inputs.json_body is not None and inputs.body is not None:
-            raise StepFailed("give either json or body, not both")
+            raise StepFailed("give either json or body, not both", retryable=False)
         headers = dict(inputs.headers)
         data = None
         if inputs.json_body is not None:

@@ -54,7 +54,8 @@ class Provider(Protocol):
 def price_for(model: str) -> Price:
     prices = current_app.config["LLM_PRICES"]
     if model not in prices:
-        raise StepFailed(f"model {model!r} has no price in LLM_PRICES (priced: {', '.join(sorted(prices))})")
+        raise StepFailed(f"model {model!r} has no price in LLM_PRICES (priced: {', '.join(sorted(prices))})",
+                         retryable=False)
     per_1k_in, per_1k_out = prices[model]
     return Price(per_1k_in, per_1k_out)
 

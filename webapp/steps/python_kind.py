@@ -35,11 +35,11 @@ class PythonCall(StepKind):
     def execute(self, inputs: PythonCallInputs, context: StepContext) -> StepResult:
         function = get_function(inputs.function)
         if function is None:  # unregistered since validation (plugin removed): refuse, never import
-            raise StepFailed(f"{inputs.function!r} is not a registered function")
+            raise StepFailed(f"{inputs.function!r} is not a registered function", retryable=False)
         try:
             inspect.signature(function).bind(*inputs.args, **inputs.kwargs)
         except TypeError as error:
-            raise StepFailed(f"wrong arguments for {inputs.function}: {error}") from None
+            raise StepFailed(f"wrong arguments for {inputs.function}: {error}", retryable=False) from None
         try:
             result = function(*inputs.args, **inputs.kwargs)
         except Exception as error:  # the function's own failure is this step's failure

@@ -81,7 +81,8 @@ def test_approve_via_api_then_acting_on_the_finished_gate_is_409_naming_its_stat
     unknown_step = client.post(f"/api/v3/runs/{run_id}/steps/nope/approve", json={"approved": True}, headers=headers)
     assert unknown_step.status_code == 404
     cancel = client.post(f"/api/v3/runs/{run_id}/cancel", headers=headers)
-    assert cancel.status_code == 409 and "from failed to cancelled" in cancel.get_json()["error"]["message"]
+    assert cancel.status_code == 409 and cancel.get_json()["error"]["details"]["state"] == "failed"
+    assert "is failed" in cancel.get_json()["error"]["message"]
 
 
 def test_cancel_resume_retry_and_step_retry_through_the_api(client, api_headers, gated, db):
@@ -89,13 +90,16 @@ def test_cancel_resume_retry_and_step_retry_through_the_api(client, api_headers,
 
     headers, user = api_headers("operator")
     run_id = trigger(client, headers, {"params": {"n": 1}}).get_json()["run"]["id"]
-    assert client.post(f"/api/v3/runs/{run_id}/resume", headers=headers).status_code == 200  # paused runs resume
+    at_gate = client.post(f"/api/v3/runs/{run_id}/resume", headers=headers)  # only a decision lifts a gate
+    assert at_gate.status_code == 409 and "approve or reject" in at_gate.get_json()["error"]["message"]
     cancelled = client.post(f"/api/v3/runs/{run_id}/cancel", headers=headers).get_json()["run"]
     assert cancelled["status"] == "cancelled" and {s["status"] for s in cancelled["steps"]} == {"cancelled"}
+    unknown = client.post(f"/api/v3/runs/{run_id}/resume", json={"checkpoint_id": 999}, headers=headers)
+    assert unknown.status_code == 404
     retried = client.post(f"/api/v3/runs/{run_id}/retry", headers=headers).get_json()["run"]
     assert retried["status"] == "paused" and retried["steps"][0]["status"] == "waiting_approval"
-    running = client.post(f"/api/v3/runs/{run_id}/resume", json={"checkpoint_id": 999}, headers=headers)
-    assert running.status_code == 404
+    at_gate = client.post(f"/api/v3/runs/{run_id}/resume", json={"checkpoint_id": 1}, headers=headers)
+    assert at_gate.status_code == 409
     step_retry = client.post(f"/api/v3/runs/{run_id}/steps/approve/retry", headers=headers)
     assert step_retry.status_code == 409 and "waiting_approval" in step_retry.get_json()["error"]["message"]
     client.post(f"/api/v3/runs/{run_id}/steps/approve/approve", json={"approved": False}, headers=headers)
@@ -103,7 +107,7 @@ def test_cancel_resume_retry_and_step_retry_through_the_api(client, api_headers,
     assert [s["status"] for s in again["steps"]] == ["waiting_approval", "pending"]
     db.session.expire_all()
     events = [e.event for e in db.session.query(AuditEvent).filter_by(target_type="run").order_by(AuditEvent.id)]
-    assert events == ["run.trigger", "run.resume", "run.cancel", "run.retry", "run.reject", "run.retry_step"]
+    assert events == ["run.trigger", "run.cancel", "run.retry", "run.reject", "run.retry_step"]
 
 
 def test_checkpoints_are_listed_created_read_restored_and_deleted(client, api_headers, gated):
