@@ -5,7 +5,7 @@
 // same page (the run page re-renders its graph while the run is live).
 (function () {
   "use strict";
-  var MIN = 0.2, MAX = 3, STEP = 1.25, READABLE = 0.75;
+  var MIN = 0.05, MAX = 3, STEP = 1.25, READABLE = 0.75;
   var remembered = {};
 
   function natural(svg) {
@@ -25,7 +25,9 @@
     var svg = view.querySelector("svg.dag");
     if (!svg) { return; }
     view.dataset.dagReady = "1";
-    var key = location.pathname + "#" + Array.prototype.indexOf.call(document.querySelectorAll(".dag-view"), view);
+    // the same graph on the same page (a polled run page) keeps its zoom; another graph starts afresh
+    var key = location.pathname + "#" + Array.prototype.indexOf.call(document.querySelectorAll(".dag-view"), view) +
+      "@" + svg.getAttribute("viewBox") + "/" + svg.querySelectorAll("g.dag-node").length;
     var bar = document.createElement("div");
     bar.className = "dag-toolbar";
     bar.innerHTML = '<span class="dag-hint">Drag or use the arrow keys to pan; + and − zoom.</span>' +
@@ -103,14 +105,21 @@
     view.addEventListener("pointerup", release);
     view.addEventListener("pointercancel", release);
 
-    var before = remembered[key];
-    if (before) {
-      apply(before.scale, 0, 0);
-      view.scrollLeft = before.left;
-      view.scrollTop = before.top;
-    } else {
-      apply(Math.max(fitScale(view, svg), Math.min(1, READABLE)), 0, 0);
+    function initial(framesLeft) {
+      if (!view.clientWidth && framesLeft > 0) {  // not laid out yet (just swapped in by htmx)
+        requestAnimationFrame(function () { initial(framesLeft - 1); });
+        return;
+      }
+      var before = remembered[key];
+      if (before) {
+        apply(before.scale, 0, 0);
+        view.scrollLeft = before.left;
+        view.scrollTop = before.top;
+      } else {  // fit when that stays readable; otherwise readable, and the viewport scrolls
+        apply(Math.max(fitScale(view, svg), READABLE), 0, 0);
+      }
     }
+    initial(10);
   }
 
   function scan(root) {

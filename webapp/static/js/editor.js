@@ -11,7 +11,6 @@
 // definition limit, which would lose the text on an error page, and (3) makes "line N" jump there.
 (function () {
   "use strict";
-  var nonce = document.currentScript ? document.currentScript.nonce : "";
 
   function start() {
     var textarea = document.getElementById("definition");
@@ -114,19 +113,52 @@
     markLines();
   }
 
+  // Keep CodeMirror inside the page's CSP (style-src 'self': no <style> elements, no style
+  // attributes). CodeMirror writes its styles through style-mod, which uses a constructed
+  // stylesheet (adoptedStyleSheets, which the CSP does not police) only inside a shadow root,
+  // so the editor is mounted in one. Its few style *attributes* (tab-size on the content) are
+  // applied through the CSSOM instead, which the CSP allows; only inside the editor.
+  function styleAttributesThroughCssom() {
+    var setAttribute = Element.prototype.setAttribute;
+    Element.prototype.setAttribute = function (name, value) {
+      if (name === "style" && this.closest && this.closest(".cm-editor")) {
+        this.style.cssText = value;
+        return;
+      }
+      setAttribute.call(this, name, value);
+    };
+  }
+
+  function theme(CM) {
+    return CM.EditorView.theme({
+      "&": { height: "min(70vh, 40rem)", fontSize: "var(--fd-text-data, 13px)", color: "var(--fd-text, #1f2328)",
+             backgroundColor: "var(--fd-surface, #fff)", border: "1px solid var(--fd-border, #dde1e6)",
+             borderRadius: "var(--fd-radius, 6px)" },
+      "&.cm-focused": { outline: "2px solid var(--fd-focus, #0b62c4)", outlineOffset: "1px" },
+      ".cm-scroller": { fontFamily: "var(--fd-mono, ui-monospace, monospace)", lineHeight: "1.5" },
+      ".cm-gutters": { backgroundColor: "var(--fd-surface-2, #f0f2f5)", color: "var(--fd-muted, #5b6470)",
+                       borderRight: "1px solid var(--fd-border, #dde1e6)" },
+      ".cm-activeLine, .cm-activeLineGutter": { backgroundColor: "color-mix(in srgb, var(--fd-accent, #0b62c4) 7%, transparent)" },
+      ".cm-cursor": { borderLeftColor: "var(--fd-text, #1f2328)" },
+      "&.cm-focused .cm-selectionBackground, .cm-selectionBackground": { backgroundColor: "var(--fd-accent-bg, #cfe0f7)" },
+      ".cm-lintRange-error": { backgroundImage: "none", textDecoration: "underline wavy var(--fd-bad, #c0272d)",
+                               textUnderlineOffset: "3px" },
+      ".cm-tooltip": { backgroundColor: "var(--fd-surface, #fff)", color: "var(--fd-text, #1f2328)",
+                       border: "1px solid var(--fd-border, #dde1e6)" },
+    });
+  }
+
   function mount(CM, textarea, form) {
     var language = new CM.Compartment();
     var isJson = function (value) { return /^\s*[[{]/.test(value); };
     var currentJson = isJson(textarea.value);
-    var host = document.createElement("div");
-    host.className = "code-editor";
     var extensions = [
       CM.basicSetup,
+      theme(CM),
       language.of(currentJson ? CM.json() : CM.yaml()),
       CM.lintGutter(),
       CM.keymap.of([{ key: "Mod-s", preventDefault: true, run: function () { form.requestSubmit(); return true; } }]),
-      CM.EditorView.contentAttributes.of({ "aria-label": "Definition, JSON or YAML", "data-testid": "definition-editor",
-                                            "aria-describedby": "validation" }),
+      CM.EditorView.contentAttributes.of({ "aria-label": "Definition, JSON or YAML", "data-testid": "definition-editor" }),
       CM.EditorView.updateListener.of(function (update) {
         if (!update.docChanged) { return; }
         var value = update.state.doc.toString();
@@ -138,16 +170,22 @@
         textarea.dispatchEvent(new Event("definition-changed"));
       }),
     ];
-    if (nonce) { extensions.push(CM.EditorView.cspNonce.of(nonce)); }
-    var view = new CM.EditorView({ state: CM.EditorState.create({ doc: textarea.value, extensions: extensions }) });
+    styleAttributesThroughCssom();
+    var host = document.createElement("div");
+    host.className = "code-editor";
     textarea.insertAdjacentElement("afterend", host);
-    host.appendChild(view.dom);
+    var shadow = host.attachShadow({ mode: "open" });
+    var view;
+    try {
+      view = new CM.EditorView({ root: shadow, parent: shadow,
+                                 state: CM.EditorState.create({ doc: textarea.value, extensions: extensions }) });
+    } catch (error) {
+      host.remove();
+      throw error;
+    }
     textarea.classList.add("cm-replaced");
     var label = form.querySelector('label[for="definition"]');
-    if (label) {
-      label.id = "definition-label";
-      label.addEventListener("click", function (event) { event.preventDefault(); view.focus(); });
-    }
+    if (label) { label.addEventListener("click", function (event) { event.preventDefault(); view.focus(); }); }
     return view;
   }
 
