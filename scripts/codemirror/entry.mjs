@@ -6,3 +6,5 @@ export { EditorState, Compartment } from "@codemirror/state";
 export { json } from "@codemirror/lang-json";
 export { yaml } from "@codemirror/lang-yaml";
 export { lintGutter, setDiagnostics } from "@codemirror/lint";
+export { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
+export { tags } from "@lezer/highlight";

@@ -148,6 +148,21 @@
     });
   }
 
+  // Token colours from the console's tokens, which switch with light and dark mode
+  // (CodeMirror's default palette is made for a light background only).
+  function highlighting(CM) {
+    var t = CM.tags;
+    return CM.syntaxHighlighting(CM.HighlightStyle.define([
+      { tag: [t.propertyName, t.definition(t.propertyName)], color: "var(--fd-accent, #0b62c4)" },
+      { tag: [t.string, t.special(t.string), t.content], color: "var(--fd-ok, #1a7f37)" },
+      { tag: [t.number, t.bool, t.null, t.atom], color: "var(--fd-warn, #8a5300)" },
+      { tag: [t.keyword, t.typeName, t.tagName, t.labelName], color: "var(--fd-info, #0b62c4)" },
+      { tag: [t.comment, t.lineComment, t.meta], color: "var(--fd-muted, #5b6470)", fontStyle: "italic" },
+      { tag: [t.punctuation, t.separator, t.bracket, t.squareBracket, t.brace], color: "var(--fd-muted, #5b6470)" },
+      { tag: t.invalid, color: "var(--fd-bad, #c0272d)" },
+    ]));
+  }
+
   function mount(CM, textarea, form) {
     var language = new CM.Compartment();
     var isJson = function (value) { return /^\s*[[{]/.test(value); };
@@ -155,6 +170,7 @@
     var extensions = [
       CM.basicSetup,
       theme(CM),
+      highlighting(CM),
       language.of(currentJson ? CM.json() : CM.yaml()),
       CM.lintGutter(),
       CM.keymap.of([{ key: "Mod-s", preventDefault: true, run: function () { form.requestSubmit(); return true; } }]),
