@@ -7,15 +7,16 @@ up to ``now``; a step that never started has no bar, only its label.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import Markup, escape
 
 from webapp.runs.models import StepRun
+from webapp.runs.states import STEP_DONE
 
 LABEL_WIDTH, CHART_WIDTH, ROW_HEIGHT, BAR_HEIGHT, AXIS_HEIGHT = 150, 560, 24, 14, 18
 PROGRESS_WIDTH, PROGRESS_HEIGHT = 400, 14
-DONE_STATES = frozenset({"succeeded", "failed", "skipped", "cancelled", "crashed"})
 
 
 def seconds_text(seconds: float) -> str:
@@ -32,37 +33,73 @@ def duration(step: StepRun, now: datetime) -> float | None:
     return max(0.0, ((step.finished_at or now) - step.started_at).total_seconds())
 
 
+@dataclass(frozen=True)
+class Span:
+    """One bar of the timeline: an attempt (or a gate's wait), and the wait before it."""
+
+    step: str
+    attempt: int
+    status: str
+    queued_at: datetime | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+def spans_of(step: StepRun) -> list[Span]:
+    """Every attempt of the step; a step with no attempt row yet (a gate waiting) as itself."""
+    spans = [Span(step.step_key, attempt.attempt, attempt.status, attempt.queued_at, attempt.started_at,
+                  attempt.finished_at) for attempt in step.attempts if attempt.started_at is not None]
+    if not spans and step.started_at is not None:
+        spans.append(Span(step.step_key, step.attempt, step.status, None, step.started_at, step.finished_at))
+    return spans
+
+
 def gantt_svg(steps: Sequence[StepRun], now: datetime) -> Markup:
-    """One row per step: a bar from its latest attempt's start to its end (or now)."""
-    started = [step.started_at for step in steps if step.started_at is not None]
-    origin = min(started, default=now)
-    end = max([step.finished_at or now for step in steps if step.started_at is not None], default=now)
-    span = max((end - origin).total_seconds(), 0.001)
+    """One row per step: a bar per attempt, from its start to its end (or now), with the time
+    it waited in the queue (a retry's backoff included) drawn thin before it."""
+    rows = [(step, spans_of(step)) for step in steps]
+    spans = [span for _, row in rows for span in row]
+    origin = min([span.queued_at or span.started_at for span in spans], default=now)
+    end = max([span.finished_at or now for span in spans], default=now)
+    scale = CHART_WIDTH / max((end - origin).total_seconds(), 0.001)
     width, height = LABEL_WIDTH + CHART_WIDTH + 8, AXIS_HEIGHT + ROW_HEIGHT * len(steps)
     parts = [f'<svg class="gantt" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}" role="img" aria-label="Timeline of step attempts">',
              f'<text class="gantt-axis" x="{LABEL_WIDTH}" y="12">0 s</text>',
              f'<text class="gantt-axis" x="{LABEL_WIDTH + CHART_WIDTH}" y="12" text-anchor="end">'
-             f'{escape(seconds_text(span))}</text>']
-    for index, step in enumerate(steps):
+             f'{escape(seconds_text((end - origin).total_seconds()))}</text>']
+    for index, (step, row) in enumerate(rows):
         y = AXIS_HEIGHT + index * ROW_HEIGHT
         parts.append(f'<text class="gantt-label" x="0" y="{y + BAR_HEIGHT}">{escape(step.step_key[:20])}</text>')
-        took = duration(step, now)
-        if took is None:
-            continue
-        x = LABEL_WIDTH + CHART_WIDTH * (step.started_at - origin).total_seconds() / span
-        bar = max(CHART_WIDTH * took / span, 2)
-        parts.append(f'<rect class="gantt-bar status-{escape(step.status)}" data-step="{escape(step.step_key)}" '
-                     f'x="{x:.1f}" y="{y + 3}" width="{bar:.1f}" height="{BAR_HEIGHT}" rx="3">'
-                     f'<title>{escape(step.step_key)} · attempt {step.attempt} · {escape(step.status)} · '
-                     f'{escape(seconds_text(took))}</title></rect>')
+        for span in row:
+            parts.extend(span_svg(span, y, origin, scale, now))
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every interpolated text goes through escape())
 
 
+def span_svg(span: Span, y: int, origin: datetime, scale: float, now: datetime) -> list[str]:
+    def x_of(moment: datetime) -> float:
+        return LABEL_WIDTH + scale * (moment - origin).total_seconds()
+
+    took = max(0.0, ((span.finished_at or now) - span.started_at).total_seconds())
+    parts = []
+    if span.queued_at is not None and span.queued_at < span.started_at:
+        waited = (span.started_at - span.queued_at).total_seconds()
+        parts.append(f'<rect class="gantt-wait" data-step="{escape(span.step)}" data-attempt="{span.attempt}" '
+                     f'x="{x_of(span.queued_at):.1f}" y="{y + 9}" width="{max(scale * waited, 1):.1f}" height="4">'
+                     f'<title>{escape(span.step)} · attempt {span.attempt} waited {escape(seconds_text(waited))}'
+                     f'</title></rect>')
+    parts.append(f'<rect class="gantt-bar status-{escape(span.status)}" data-step="{escape(span.step)}" '
+                 f'data-attempt="{span.attempt}" x="{x_of(span.started_at):.1f}" y="{y + 3}" '
+                 f'width="{max(scale * took, 2):.1f}" height="{BAR_HEIGHT}" rx="3">'
+                 f'<title>{escape(span.step)} · attempt {span.attempt} · {escape(span.status)} · '
+                 f'{escape(seconds_text(took))}</title></rect>')
+    return parts
+
+
 def progress_svg(steps: Sequence[StepRun]) -> Markup:
     """Finished steps out of all steps, as a bar with its figure for screen readers."""
-    done = sum(1 for step in steps if step.status in DONE_STATES)
+    done = sum(1 for step in steps if step.status in STEP_DONE)
     total = len(steps) or 1
     filled = PROGRESS_WIDTH * done / total
     parts = [f'<svg class="progress-bar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {PROGRESS_WIDTH} '
