@@ -3,13 +3,21 @@
 Each number is one aggregate query (webapp/runs/pages.py) or one Redis round trip, and links to
 the list behind it. Redis being down must not take the Overview down with it: the queue and
 worker figures then read "unavailable" and the health section says why.
+
+The page polls itself: htmx asks for ``/`` every ``HEALTH_POLL_SECONDS`` and gets only the
+``live`` block of the same template (numbers, chart, needs attention), so the fragment and the
+page never drift apart.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, send_from_directory
+from flask import Blueprint, current_app, render_template, request, send_from_directory
 from redis import RedisError
 
 from webapp.clock import utcnow
+from webapp.console.charts import STACK_ORDER, stacked_runs_chart
+from webapp.console.overview import WINDOWS, example_slug, has_runs, needs_attention, runs_over_time
+from webapp.extensions import htmx
+from webapp.fragments import polled, render_block
 from webapp.queues import redis_connection
 from webapp.runs.pages import overview_numbers
 from webapp.security import public, require_role
@@ -30,10 +38,25 @@ def queue_figures() -> dict[str, int] | None:
             "live_workers": sum(1 for worker in workers if worker["live"])}
 
 
+def overview_context(window: str) -> dict:
+    now = utcnow()
+    empty = not has_runs()
+    return {"numbers": overview_numbers(now), "queues": queue_figures(), "window": window, "windows": list(WINDOWS),
+            "chart": None if empty else stacked_runs_chart(runs_over_time(now, window), window),
+            "chart_statuses": STACK_ORDER, "attention": [] if empty else needs_attention(),
+            "empty": empty, "example": example_slug() if empty else None,
+            "poll_seconds": current_app.config["HEALTH_POLL_SECONDS"], "updated_at": now}
+
+
 @bp.route("/")
 @require_role("viewer")
 def overview():
-    return render_template("console/overview.html", numbers=overview_numbers(utcnow()), queues=queue_figures())
+    """``?window=7d`` switches the chart; an unknown window is the default 24 h, not an error."""
+    window = request.args.get("window", "24h")
+    context = overview_context(window if window in WINDOWS else "24h")
+    if htmx:
+        return polled(render_block("console/overview.html", "live", **context))
+    return polled(render_template("console/overview.html", **context))
 
 
 @bp.get("/favicon.ico")

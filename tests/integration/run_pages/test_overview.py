@@ -48,8 +48,8 @@ def test_overview_numbers_match_the_database_and_link_to_their_lists(client, log
     spend_link, spend = figure(html, "spend-today")
     assert spend_link == "/runs?range=today"
     now = utcnow()
-    assert Decimal(spend) == (Decimal("1.35000001") if now - timedelta(minutes=1) >= now.replace(
-        hour=0, minute=0, second=0, microsecond=0) else Decimal("0.10"))
+    assert spend == ("$1.3500" if now - timedelta(minutes=1) >= now.replace(
+        hour=0, minute=0, second=0, microsecond=0) else "$0.1000")
     counts = last_day(html)
     assert {status: count for status, (_, count) in counts.items()} == {
         "queued": 1, "running": 1, "paused": 0, "failed": 1, "cancelled": 0, "succeeded": 1}
