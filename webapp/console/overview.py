@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Integer, cast, func, literal, select
+from sqlalchemy import ColumnElement, Integer, cast, func, literal, or_, select
 
 from webapp.extensions import db
 from webapp.runs.models import StepRun, WorkflowRun
@@ -86,10 +86,18 @@ def first_line(text: str | None, limit: int = 160) -> str:
 
 def needs_attention(limit: int = ATTENTION_LIMIT) -> list[Attention]:
     """Failed runs (a retry or resume continues the same run, so a fixed failure is no longer
-    ``failed``), paused runs and why, and gates waiting for approval; newest first, each kind capped."""
+    ``failed``), runs paused by a budget or an operator and why, and gates waiting for approval
+    (their runs are paused too, for ``approval``: listed once, as the gate); newest first."""
     failed = db.session.execute(
         select(WorkflowRun.id, Workflow.slug, WorkflowRun.finished_at, WorkflowRun.created_at, WorkflowRun.error)
         .join(Workflow, Workflow.id == WorkflowRun.workflow_id).where(WorkflowRun.status == "failed")
+        .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc()).limit(limit)).all()
+    paused = db.session.execute(
+        select(WorkflowRun.id, Workflow.slug, WorkflowRun.paused_at, WorkflowRun.created_at, WorkflowRun.pause_reason,
+               WorkflowRun.pause_note)
+        .join(Workflow, Workflow.id == WorkflowRun.workflow_id)
+        .where(WorkflowRun.status == "paused",
+               or_(WorkflowRun.pause_reason.is_(None), WorkflowRun.pause_reason != "approval"))
         .order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc()).limit(limit)).all()
     gates = db.session.execute(
         select(StepRun.run_id, Workflow.slug, StepRun.started_at, WorkflowRun.created_at, StepRun.step_key)
@@ -98,6 +106,9 @@ def needs_attention(limit: int = ATTENTION_LIMIT) -> list[Attention]:
         .order_by(StepRun.id.desc()).limit(limit)).all()
     items = [Attention("failed", run_id, slug, finished or created, first_line(error) or "failed")
              for run_id, slug, finished, created, error in failed]
+    items += [Attention("paused", run_id, slug, paused_at or created,
+                        f"paused by {reason or 'an operator'}" + (f": {note}" if note else ""))
+              for run_id, slug, paused_at, created, reason, note in paused]
     items += [Attention("gate", run_id, slug, started or created, f"gate {step} is waiting for approval", step)
               for run_id, slug, started, created, step in gates]
     return sorted(items, key=lambda item: item.at, reverse=True)

@@ -52,20 +52,25 @@ def test_an_unknown_window_falls_back_to_24_h(client, login_as, make_run):
     assert 'data-window="24h"' in response.get_data(as_text=True)
 
 
-def test_needs_attention_lists_failed_runs_and_waiting_gates_but_not_fixed_ones(client, login_as, make_run,
-                                                                                 operator):
+def test_needs_attention_lists_failures_paused_runs_with_their_reason_and_gates_not_fixed_ones(
+        client, db, login_as, make_run, operator):
     from webapp.runs import actions
 
     failed = make_run("failed", ["succeeded", "failed", "skipped"], error="boom")
     fixed = make_run("failed", ["succeeded", "failed", "skipped"])
     gated = make_run("paused", ["succeeded", "succeeded", "waiting_approval"])
+    gated.pause_reason = "approval"
+    held = make_run("paused", ["succeeded", "pending", "pending"])
+    held.pause_reason, held.pause_note = "budget", "daily budget of $5.0000 reached"
+    db.session.commit()
     make_run("succeeded")
     actions.retry_run(fixed.id, operator)
     login_as("viewer")
     html = client.get("/").get_data(as_text=True)
     section = html.split('data-testid="attention"')[1].split("</section>")[0]
     assert set(re.findall(r'data-kind="(\w+)" data-run="(\d+)"', section)) == {
-        ("gate", str(gated.id)), ("failed", str(failed.id))}
+        ("gate", str(gated.id)), ("failed", str(failed.id)), ("paused", str(held.id))}
+    assert "paused by budget: daily budget of $5.0000 reached" in section
     assert "gate approve is waiting for approval" in section
     assert f'href="/runs/{fixed.id}"' not in section
 
