@@ -129,3 +129,29 @@ def test_viewer_sees_no_action_buttons_and_a_forged_post_is_refused(page: Page, 
     assert forged.status == 403
     page.reload()
     expect(page.get_by_test_id("run-status")).to_have_text("failed")
+
+
+def test_operator_pauses_a_running_run_from_its_page_and_resumes_it(page: Page, live_server, worker, start_run,
+                                                                    make_user, db):
+    from webapp.runs.service import get_run
+
+    run_id = start_run({"name": "pause-me", "steps": [
+        {"id": "slow", "uses": "control.sleep", "with": {"seconds": 3}},
+        {"id": "after", "uses": "template.render", "needs": ["slow"], "with": {"template": "done"}},
+    ]})
+    open_run(page, live_server, run_id, make_user("operator"))
+    expect(page.get_by_test_id("step-slow")).to_have_attribute("data-status", "running", timeout=FINISH_MS)
+    page.get_by_test_id("pause-run").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("paused")
+    expect(page.get_by_test_id("pause-reason")).to_have_attribute("data-reason", "operator")
+
+    expect(page.get_by_test_id("step-slow")).to_have_attribute("data-status", "succeeded", timeout=FINISH_MS)
+    page.wait_for_timeout(1500)  # a held run must not start its next step, however long it is left
+    db.session.expire_all()
+    assert get_run(run_id).step("after").status == "pending"
+    expect(page.get_by_test_id("step-after")).to_have_attribute("data-status", "pending")
+
+    page.get_by_test_id("resume-run").click()
+    expect(page.get_by_role("alert")).to_have_text("Run resumed.")
+    expect(page.get_by_test_id("run-status")).to_have_text("succeeded", timeout=FINISH_MS)
+    expect(page.get_by_test_id("step-after")).to_have_attribute("data-status", "succeeded")
