@@ -16,12 +16,13 @@
    placement that keeps the order and the spacing is an isotonic regression, solved exactly by
    pool-adjacent-violators, in three passes (right, left, right).
 
-Everything is linear or quadratic in a column's size, a few milliseconds at 200 steps.
+Each pass is linear or quadratic in a column's size; the bench figures are in docs/workflow-editor.md.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 NODE_WIDTH, NODE_HEIGHT, METRICS_HEIGHT = 168, 48, 16
@@ -77,8 +78,22 @@ def _depths(steps: Sequence[Mapping]) -> dict[str, int]:
     return depth
 
 
+Shape = tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
 def layout(steps: Sequence[Mapping], *, node_height: int = NODE_HEIGHT) -> Layout:
-    """Place steps (dicts with ``id``, ``uses`` and optional ``needs``) of a valid definition."""
+    """Place steps (dicts with ``id``, ``uses`` and optional ``needs``) of a valid definition.
+
+    The result depends only on the steps' shape, so it is cached: a run page that polls a
+    200-step graph redraws only the SVG (statuses), not the layout. Treat it as read-only.
+    """
+    shape = tuple((step["id"], step.get("uses", ""), tuple(step.get("needs", []))) for step in steps)
+    return _layout(shape, node_height)
+
+
+@lru_cache(maxsize=128)
+def _layout(shape: Shape, node_height: int) -> Layout:
+    steps = [{"id": sid, "uses": uses, "needs": list(needs)} for sid, uses, needs in shape]
     depth = _depths(steps)
     edges = [(need, step["id"]) for step in steps for need in step.get("needs", [])]
     count = max(depth.values(), default=-1) + 1
