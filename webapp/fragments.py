@@ -1,4 +1,4 @@
-"""htmx fragments are blocks of the page template, never separate copies (STYLE 8).
+"""htmx fragments are blocks of the page template, never separate copies.
 
 A view renders the whole page for a normal request and only the named block for an htmx
 request, with the same context, so the fragment and the page cannot drift apart.

@@ -2,7 +2,7 @@
 
 One Redis client per app, with explicit socket timeouts so a hung Redis fails fast instead of
 hanging a request. ``enqueue`` always sets ``job_timeout``,
-``result_ttl`` and ``failure_ttl`` (STYLE 5); callers override them per job when they know better.
+``result_ttl`` and ``failure_ttl``; callers override them per job when they know better.
 """
 from __future__ import annotations
 

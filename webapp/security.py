@@ -90,7 +90,7 @@ def public(view: View) -> View:
 
 
 def refuse_cross_site() -> None:
-    """Refuse unsafe requests that the browser says come from another site (SECURITY 19)."""
+    """Refuse unsafe requests that the browser says come from another site (docs/security.md §19)."""
     if request.method in SAFE_METHODS:
         return
     site = request.headers.get("Sec-Fetch-Site")
@@ -101,7 +101,7 @@ def refuse_cross_site() -> None:
 
 
 def limit_body_size() -> None:
-    """Answer 413 from the declared length, before any view reads the body (SECURITY 28)."""
+    """Answer 413 from the declared length, before any view reads the body (docs/security.md §28)."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is not None and request.content_length > limit:
         abort(413)

@@ -1,4 +1,4 @@
-"""Each account action writes its audit event, and nothing secret reaches logs or audit (SECURITY 25-27)."""
+"""Each account action writes its audit event, and nothing secret reaches logs or audit (docs/security.md §25-27)."""
 import logging
 import re
 from datetime import timedelta

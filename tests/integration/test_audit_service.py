@@ -1,4 +1,4 @@
-"""``audit.record`` writes in the caller's transaction and the trail is append-only (SECURITY 25-27)."""
+"""``audit.record`` writes in the caller's transaction and the trail is append-only (docs/security.md §25-27)."""
 import pytest
 from sqlalchemy import func, select
 

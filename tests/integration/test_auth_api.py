@@ -1,4 +1,4 @@
-"""The login API: one generic failure, safe input handling, dummy verifies (SECURITY 1-5, 28)."""
+"""The login API: one generic failure, safe input handling, dummy verifies (docs/security.md §1-5, 28)."""
 import pytest
 
 from tests.conftest import TEST_PASSWORD

@@ -1,4 +1,4 @@
-"""Lockout: 5 failures lock for 30 minutes, counted atomically before bcrypt (SECURITY 6-9)."""
+"""Lockout: 5 failures lock for 30 minutes, counted atomically before bcrypt (docs/security.md §6-9)."""
 from datetime import timedelta
 
 import pytest

@@ -1,4 +1,4 @@
-"""Per-IP rate limits with 429 + Retry-After, honouring TRUSTED_PROXIES (SECURITY 11)."""
+"""Per-IP rate limits with 429 + Retry-After, honouring TRUSTED_PROXIES (docs/security.md §11)."""
 import pytest
 
 from tests.integration.auth_helpers import api_login, form_login

@@ -1,4 +1,4 @@
-"""Registration modes and email verification through the outbox (SECURITY 2, 10)."""
+"""Registration modes and email verification through the outbox (docs/security.md §2, 10)."""
 import re
 from datetime import timedelta
 

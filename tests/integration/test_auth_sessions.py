@@ -1,4 +1,4 @@
-"""Browser sessions: a server-side row checked on every request (SECURITY 12-14, 18, 21)."""
+"""Browser sessions: a server-side row checked on every request (docs/security.md §12-14, 18, 21)."""
 from datetime import timedelta
 
 import pytest

@@ -1,4 +1,4 @@
-"""Access and refresh tokens over HTTP: revocation, rotation, reuse, confusion (SECURITY 15-17)."""
+"""Access and refresh tokens over HTTP: revocation, rotation, reuse, confusion (docs/security.md §15-17)."""
 from datetime import timedelta
 
 import jwt

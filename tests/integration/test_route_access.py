@@ -1,4 +1,4 @@
-"""Every route declares who may call it, and anonymous callers are kept out (SECURITY 23)."""
+"""Every route declares who may call it, and anonymous callers are kept out (docs/security.md §23)."""
 import re
 
 import pytest

@@ -1,4 +1,4 @@
-"""Admin user management over the API and the htmx console (SECURITY 18, 24)."""
+"""Admin user management over the API and the htmx console (docs/security.md §18, 24)."""
 import re
 
 import pytest

@@ -1,4 +1,4 @@
-"""Access-token decoding refuses everything but a well-formed token of ours (SECURITY 15, 17)."""
+"""Access-token decoding refuses everything but a well-formed token of ours (docs/security.md §15, 17)."""
 from datetime import timedelta
 
 import jwt

@@ -2,7 +2,7 @@
 
 The client IP is the address the N-th trusted proxy saw, i.e. the N-th entry from the RIGHT of
 ``X-Forwarded-For``; the left-most entry is whatever the client chose to send and is never
-trusted (SECURITY 11). With ``TRUSTED_PROXIES=0`` the header is ignored.
+trusted (docs/security.md §11). With ``TRUSTED_PROXIES=0`` the header is ignored.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The ``audit_events`` table: who did what to which object, from where, and how it ended.
 
-Append-only from the application (SECURITY 27): there is no update or delete code path, and
+Append-only from the application (docs/security.md §27): there is no update or delete code path, and
 a flush that tries to change or remove a row raises, so a future bug cannot rewrite history.
 """
 from __future__ import annotations
@@ -48,7 +48,7 @@ class AuditIsAppendOnly(RuntimeError):
 
 @event.listens_for(Session, "before_flush")
 def refuse_audit_rewrites(session: Session, flush_context, instances) -> None:
-    """Refuse any flush that would change or delete an audit row (SECURITY 27)."""
+    """Refuse any flush that would change or delete an audit row (docs/security.md §27)."""
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
             raise AuditIsAppendOnly("audit events are append-only")

@@ -1,8 +1,8 @@
-"""Writing and reading the audit trail (SECURITY 25-27).
+"""Writing and reading the audit trail (docs/security.md §25-27).
 
 ``record`` only adds the row to the caller's session: the caller commits, so an event commits
 atomically with the action it describes (and rolls back with it). The one exception is a
-failed login, whose caller commits the event although the response is 401 (SECURITY 8).
+failed login, whose caller commits the event although the response is 401 (docs/security.md §8).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from webapp.logs import escape_newlines
 
 OUTCOMES = ("success", "failure", "denied")
 MAX_DETAIL_CHARS = 500
-# Never store credentials, whatever a caller passes in ``details`` (SECURITY 26).
+# Never store credentials, whatever a caller passes in ``details`` (docs/security.md §26).
 SECRET_KEYS = frozenset({"password", "new_password", "current_password", "token", "access_token",
                          "refresh_token", "secret", "password_hash"})
 

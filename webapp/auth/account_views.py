@@ -1,4 +1,4 @@
-"""``/account``: a user's profile, password change and own sessions (SECURITY 18)."""
+"""``/account``: a user's profile, password change and own sessions (docs/security.md §18)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for

@@ -21,7 +21,7 @@ bp = Blueprint("auth_api", __name__, url_prefix="/auth")
 
 
 def invalid_credentials() -> ApiError:
-    """The one answer for every failed credential check (SECURITY 3)."""
+    """The one answer for every failed credential check (docs/security.md §3)."""
     return ApiError("Email or password is incorrect.", code="invalid_credentials", status=401)
 
 

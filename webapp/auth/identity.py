@@ -1,6 +1,6 @@
 """Who is calling: the browser session cookie, or a bearer access token.
 
-Both resolve to a live ``user_sessions`` row on every request (SECURITY 12): the cookie carries
+Both resolve to a live ``user_sessions`` row on every request (docs/security.md §12): the cookie carries
 the session secret, an access token names its session in ``sid``. A token without ``sid``, or
 whose session has ended, is refused, so logout and revocation take effect before the 15 minutes
 of a JWT run out. The row is kept in ``g.user_session`` for "this session" features.

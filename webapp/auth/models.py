@@ -2,7 +2,7 @@
 
 A ``user_sessions`` row is the only thing that makes a cookie or a bearer token valid: every
 request re-reads it, so logout, revoke, lock, suspend and password change end a session at
-once (SECURITY 12). Its primary key is the SHA-256 of the random secret the client holds, so
+once (docs/security.md §12). Its primary key is the SHA-256 of the random secret the client holds, so
 a database read never yields a usable credential. For API sessions the row is also the
 refresh-token family: ``refresh_hash`` is the one refresh token that may be spent next and
 ``generation`` counts rotations.

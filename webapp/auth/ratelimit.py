@@ -1,4 +1,4 @@
-"""Per-IP rate limits on the credential endpoints (SECURITY 11).
+"""Per-IP rate limits on the credential endpoints (docs/security.md §11).
 
 A fixed one-minute window per (action, client IP) counted in Redis, shared by every web
 process. Limits come from ``RATE_LIMIT_<ACTION>`` (requests per minute). If Redis is down the

@@ -1,4 +1,4 @@
-"""Refresh-token rotation with reuse detection (SECURITY 9, 16).
+"""Refresh-token rotation with reuse detection (docs/security.md §9, 16).
 
 A refresh token is ``<session id>.<secret>``; the session row keeps only the hash of the one
 secret that may be spent next. Spending it is a single conditional UPDATE, so of ten parallel

@@ -1,4 +1,4 @@
-"""Self-registration and email verification (SECURITY 10).
+"""Self-registration and email verification (docs/security.md §10).
 
 ``REGISTRATION_MODE``: ``closed`` refuses, ``open`` creates active users, ``verify`` (default)
 creates ``pending`` users who become active by using the token mailed to them. Tokens are

@@ -1,12 +1,12 @@
-"""Checking credentials with lockout (SECURITY 3-9). Free of ``request``: pages and API share it.
+"""Checking credentials with lockout (docs/security.md §3-9). Free of ``request``: pages and API share it.
 
 The order matters. For a known address we first *claim* an attempt with one atomic UPDATE that
 bumps the failure counter, and only a claimed attempt may run bcrypt. The UPDATE refuses while
 the account is locked, and the claim that reaches the threshold sets the lock itself, so twenty
 parallel wrong passwords run at most five verifies. The claim commits before bcrypt runs, so
-the counter survives the 401 (SECURITY 8) and no row lock is held during the slow hash.
+the counter survives the 401 (docs/security.md §8) and no row lock is held during the slow hash.
 Success resets the counter. Failures during a lock change nothing: the lock is not extended.
-Unknown and locked accounts still pay one bcrypt verify against a dummy hash (SECURITY 4).
+Unknown and locked accounts still pay one bcrypt verify against a dummy hash (docs/security.md §4).
 """
 from __future__ import annotations
 

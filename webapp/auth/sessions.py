@@ -1,4 +1,4 @@
-"""Server-side sessions for browsers and API clients (SECURITY 12-18).
+"""Server-side sessions for browsers and API clients (docs/security.md §12-18).
 
 A browser holds a random secret in its (signed) cookie; the row's id is the SHA-256 of it.
 An API client holds an access JWT whose ``sid`` names the row, and a refresh token

@@ -1,7 +1,7 @@
 """API access tokens: short-lived HS256 JWTs signed with JWT_SECRET (never SECRET_KEY).
 
 Decoding pins the algorithm list and requires every claim we rely on, so ``alg: none``, a
-token without ``exp`` or one minted for another audience is refused (SECURITY 15).
+token without ``exp`` or one minted for another audience is refused (docs/security.md §15).
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @require_role("viewer")
 def logout():
-    """POST only, and CSRFProtect has checked the token before we get here (SECURITY 13)."""
+    """POST only, and CSRFProtect has checked the token before we get here (docs/security.md §13)."""
     logout_session(current_user, current_session())
     logout_user()
     session.clear()

@@ -1,4 +1,4 @@
-"""``cost_records``: one row per step attempt that spent money (DESIGN §3, §5).
+"""``cost_records``: one row per step attempt that spent money (docs/architecture.md).
 
 Unique on ``(step_run_id, attempt)``: a redelivered job that reaches its commit a second time
 fails on the constraint instead of charging twice. Money is ``Numeric``, never float.

@@ -1,7 +1,7 @@
 """The /health console panel, and the summary the Overview page loads.
 
 htmx polls the page's own URL; for an htmx request only the ``panel`` block of the page
-template is rendered, so the fragment and the full page can never drift apart (STYLE 8).
+template is rendered, so the fragment and the full page can never drift apart.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Without a mail server the outbox is the delivery channel (an admin reads it in the console),
 which is why a verification mail body holds its link there. Such links are single-use and
-expire (SECURITY 10), so an old outbox row is worthless once used or expired.
+expire (docs/security.md §10), so an old outbox row is worthless once used or expired.
 """
 from __future__ import annotations
 

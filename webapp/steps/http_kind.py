@@ -1,4 +1,4 @@
-"""``http.request``: one HTTP call to a host on the ``HTTP_ALLOWED_HOSTS`` list (SECURITY 29).
+"""``http.request``: one HTTP call to a host on the ``HTTP_ALLOWED_HOSTS`` list (docs/security.md §29).
 
 Redirects are not followed (a redirect could leave the allow-list) and environment proxies are
 ignored; the 3xx comes back as the output. A status of 400 or more fails the step, so the

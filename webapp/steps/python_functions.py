@@ -1,4 +1,4 @@
-"""Functions that ``python.call`` may run: only names registered here (SECURITY 29).
+"""Functions that ``python.call`` may run: only names registered here (docs/security.md §29).
 
 A definition can never name an arbitrary import path; plugins add functions with
 ``@register_function("name")``. Arguments and results must be JSON values.

@@ -1,4 +1,4 @@
-"""``/api/v3/users``: admin user management (DESIGN §10 lists and errors)."""
+"""``/api/v3/users``: admin user management (lists and errors as in docs/architecture.md)."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify

@@ -1,9 +1,9 @@
 """Creating, finding and administering users; the CLI, the pages and the API call these.
 
 Every admin action writes its audit event and its domain event (``user.*``/``auth.*`` in the
-events outbox, DESIGN §9) in the same transaction and, where it takes access away (lock,
+events outbox, docs/architecture.md) in the same transaction and, where it takes access away (lock,
 suspend, deactivate, role change, revoke), ends the user's sessions so the change applies at
-their next request (SECURITY 12).
+their next request (docs/security.md §12).
 """
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def lock(actor: User | None, user: User, minutes: int, reason: str = "") -> None
 
 
 def unlock(actor: User | None, user: User) -> None:
-    """Clear the lock and the failure counter (SECURITY 7)."""
+    """Clear the lock and the failure counter (docs/security.md §7)."""
     announce("auth.unlocked", actor, user, {"failures": user.failed_login_count})
     user.locked_until = None
     user.failed_login_count = 0
@@ -145,7 +145,7 @@ def revoke_session(actor: User, row: UserSession) -> None:
 
 
 def change_password(user: User, new_password: str, keep_session: str | None) -> None:
-    """Set a new password and end every other session of the user (SECURITY 12)."""
+    """Set a new password and end every other session of the user (docs/security.md §12)."""
     problem = password_problem(new_password)
     if problem:
         raise InvalidInput(problem, details={"fields": {"new_password": problem}})

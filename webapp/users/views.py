@@ -1,5 +1,5 @@
 """``/users``: the admin user console. Row actions answer htmx with the re-rendered row block
-of the page template (STYLE 8), and a plain form post with a redirect back to the list."""
+of the page template, and a plain form post with a redirect back to the list."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -129,7 +129,7 @@ def revoke_sessions(user_id: int):
 @bp.post("/<int:user_id>/sessions/<session_id>/revoke")
 @require_role("admin")
 def revoke_session(user_id: int, session_id: str):
-    """End one session of a user; the id must belong to that user (SECURITY 24)."""
+    """End one session of a user; the id must belong to that user (docs/security.md §24)."""
     user = service.get_user(user_id)
     row = sessions.find(session_id)
     if row is None or row.user_id != user.id:

@@ -112,7 +112,7 @@ def failed_job(connection: Redis, name: str, job_id: str, configured: list[str])
 
 
 def requeue_failed(connection: Redis, name: str, job_id: str, configured: list[str], actor=None) -> None:
-    """Put a failed job back on its queue; audited, like every admin action (SECURITY 25)."""
+    """Put a failed job back on its queue; audited, like every admin action (docs/security.md §25)."""
     registry, job_id = failed_job(connection, name, job_id, configured)
     try:
         registry.requeue(job_id)

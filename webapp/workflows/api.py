@@ -21,7 +21,8 @@ ARCHIVED_FILTER = {"false": False, "true": True, "all": None}
 class DefinitionBody(Body):
     """``definition`` is an object, or JSON/YAML text; its own checks give the field-level errors."""
 
-    definition: Any = Field(description="The workflow definition (DESIGN §4), as an object or JSON/YAML text.")
+    definition: Any = Field(description="The workflow definition (see docs/architecture.md), as an object or "
+                                        "JSON/YAML text.")
 
 
 class WorkflowListQuery(Query):

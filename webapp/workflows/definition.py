@@ -1,4 +1,4 @@
-"""Validating a workflow definition (DESIGN §4): every problem, each naming its step and field.
+"""Validating a workflow definition (docs/architecture.md): every problem, each naming its step and field.
 
 ``validate_definition`` never stops at the first error, so an editor can show them all at
 once. Structure is checked first, then each step's ``with`` against its kind's input schema

@@ -1,4 +1,4 @@
-"""The ``workflows`` and ``workflow_versions`` tables (DESIGN §3).
+"""The ``workflows`` and ``workflow_versions`` tables (docs/architecture.md).
 
 A workflow is the named, mutable head; each saved definition is an immutable
 ``WorkflowVersion`` row. Runs pin the version they started with, so editing a workflow never

@@ -1,4 +1,4 @@
-"""Rendering ``with`` inputs in Jinja's sandbox (SECURITY 29).
+"""Rendering ``with`` inputs in Jinja's sandbox (docs/security.md §29).
 
 Templates see ``params``, ``steps.<id>.output`` and ``run``, nothing else, in the sandbox of
 ``webapp.workflows.sandbox`` (no internals, bounded result sizes). A string that is exactly one
