@@ -116,6 +116,7 @@ def run(port: int) -> int:
     env.setdefault("FLOWDECK_ENV", "development")
     env["FLOWDECK_INSTANCE_DIR"] = str(instance)
     env["FLASK_APP"] = "wsgi"
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
     bin_dir = Path(sys.executable).parent
     supervisor = Supervisor()
     stopping = False

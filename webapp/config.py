@@ -175,6 +175,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "SESSION_ABSOLUTE_HOURS": read.integer("SESSION_ABSOLUTE_HOURS", 12, minimum=1),
         "REFRESH_TOKEN_DAYS": read.integer("REFRESH_TOKEN_DAYS", 14, minimum=1),
         "EMAIL_TOKEN_HOURS": read.integer("EMAIL_TOKEN_HOURS", 24, minimum=1),
+        "PUBLIC_BASE_URL": public_base_url(read, env),
         "RATE_LIMITS": {
             action: read.integer(f"RATE_LIMIT_{action.upper()}", default, minimum=1)
             for action, default in (("login", 10), ("register", 5), ("refresh", 30), ("verify", 5))
@@ -215,6 +216,18 @@ def health_settings(read: EnvReader) -> dict[str, Any]:
     }
 
 
+def public_base_url(read: EnvReader, env: str) -> str | None:
+    """Where users reach the console, for links in mail: never taken from the request's Host
+    header, which any client can set. Required in production; elsewhere the local console."""
+    raw = read.optional("PUBLIC_BASE_URL")
+    if raw is None:
+        return None if env == "production" else "http://127.0.0.1:5000"
+    value = parse_url("PUBLIC_BASE_URL", raw, ("http", "https")).rstrip("/")
+    if urlsplit(value).query or urlsplit(value).fragment:
+        raise ConfigError(f"PUBLIC_BASE_URL must be a plain origin with an optional path, got {raw!r}")
+    return value
+
+
 def check_settings(config: Mapping[str, Any]) -> None:
     """Refuse to boot production with secrets that are missing, short or well known."""
     if config["FLOWDECK_ENV"] != "production":
@@ -230,3 +243,6 @@ def check_settings(config: Mapping[str, Any]) -> None:
         raise ConfigError("JWT_SECRET must differ from SECRET_KEY")
     if config["BCRYPT_ROUNDS"] < 12:
         raise ConfigError("BCRYPT_ROUNDS must be at least 12 in production")
+    if not config.get("PUBLIC_BASE_URL"):
+        raise ConfigError("PUBLIC_BASE_URL must be set in production: the console's address, used in "
+                          "emailed links (for example https://flowdeck.example.com)")

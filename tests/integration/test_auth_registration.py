@@ -39,7 +39,8 @@ def verify(client, token):
 def test_verify_mode_creates_a_pending_user_who_activates_with_the_mailed_token(client, mode):
     mode("verify")
     response = register(client)
-    assert response.status_code == 201 and response.json["user"]["status"] == "pending"
+    assert response.status_code == 202 and "user" not in response.json
+    assert database.session.query(User).filter_by(email="new.user@example.com").one().status == "pending"
     assert api_login(client, "new.user@example.com", PASSWORD).status_code == 403
     assert verify(client, mailed_token()).status_code == 200
     assert api_login(client, "new.user@example.com", PASSWORD).status_code == 200
@@ -103,6 +104,41 @@ def test_duplicate_email_is_a_409(client, mode, make_user):
     mode("open")
     make_user("viewer", email="taken@example.com")
     assert register(client, email="TAKEN@example.com").status_code == 409
+
+
+def test_in_verify_mode_an_existing_email_gets_the_same_202_and_its_owner_gets_a_mail(client, mode, make_user):
+    mode("verify")
+    owner = make_user("viewer", email="taken@example.com")
+    new = register(client)
+    taken = register(client, email="TAKEN@example.com")
+    assert (taken.status_code, taken.json) == (new.status_code, new.json) == (202, new.json)
+    [mail] = database.session.query(OutboxMail).filter_by(recipient="taken@example.com").all()
+    assert "already has one" in mail.body and "http://127.0.0.1:5000/login" in mail.body
+    database.session.refresh(owner)
+    assert owner.status == "active" and database.session.query(User).count() == 2
+
+
+def test_registering_again_while_still_pending_mails_a_fresh_link(client, mode):
+    mode("verify")
+    register(client)
+    assert register(client).status_code == 202
+    assert database.session.query(EmailToken).count() == 2
+    assert verify(client, mailed_token()).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v3/auth/register", "/api/v3/auth/resend-verification"])
+def test_mailed_links_use_public_base_url_not_the_host_header(client, mode, app, monkeypatch, path):
+    mode("verify")
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://flowdeck.example.com")
+    if path.endswith("resend-verification"):
+        register(client)
+    body = {"email": "new.user@example.com", "password": PASSWORD}
+    response = client.post(path, json=body if path.endswith("register") else {"email": body["email"]},
+                           headers={"Host": "attacker.example", "X-Forwarded-Host": "attacker.example"})
+    assert response.status_code == 202
+    mail = database.session.query(OutboxMail).order_by(OutboxMail.id.desc()).first()
+    assert "attacker.example" not in mail.body
+    assert f"https://flowdeck.example.com/verify-email/{mailed_token()}" in mail.body
 
 
 def test_resend_sends_a_new_link_only_to_pending_users(client, mode, make_user):

@@ -59,7 +59,7 @@ def register(client):
 def test_with_mail_url_the_verification_mail_is_sent_and_recorded(app, client, monkeypatch, smtp_server):
     monkeypatch.setitem(app.config, "REGISTRATION_MODE", "verify")
     monkeypatch.setitem(app.config, "MAIL_URL", f"smtp://127.0.0.1:{smtp_server.server_address[1]}")
-    assert register(client).status_code == 201
+    assert register(client).status_code == 202
     [message] = smtp_server.messages
     assert "To: mail.me@example.com" in message and re.search(r"/verify-email/\S+", message)
     [row] = database.session.query(OutboxMail).all()
@@ -72,6 +72,6 @@ def test_an_unreachable_mail_server_keeps_the_mail_in_the_outbox(app, client, mo
         port = sock.getsockname()[1]  # nothing listens once the socket closes
     monkeypatch.setitem(app.config, "REGISTRATION_MODE", "verify")
     monkeypatch.setitem(app.config, "MAIL_URL", f"smtp://127.0.0.1:{port}")
-    assert register(client).status_code == 201
+    assert register(client).status_code == 202
     [row] = database.session.query(OutboxMail).all()
     assert row.sent_at is None and row.error == "ConnectionRefusedError"

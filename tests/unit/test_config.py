@@ -75,7 +75,23 @@ def test_production_refuses_low_bcrypt_cost():
 
 
 def test_production_accepts_strong_secrets():
-    check_settings(settings(SECRET_KEY=STRONG, JWT_SECRET="y" * 48))
+    check_settings(settings(SECRET_KEY=STRONG, JWT_SECRET="y" * 48, PUBLIC_BASE_URL="https://flowdeck.example.com"))
+
+
+def test_production_refuses_to_start_without_public_base_url():
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        check_settings(settings(SECRET_KEY=STRONG, JWT_SECRET="y" * 48))
+
+
+@pytest.mark.parametrize("raw", ["flowdeck.example.com", "ftp://flowdeck.example.com", "https://h/?next=x"])
+def test_public_base_url_must_be_a_plain_http_address(raw):
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        settings(PUBLIC_BASE_URL=raw)
+
+
+def test_public_base_url_loses_its_trailing_slash_and_defaults_to_the_local_console_outside_production():
+    assert settings(PUBLIC_BASE_URL="https://h.example/flowdeck/")["PUBLIC_BASE_URL"] == "https://h.example/flowdeck"
+    assert settings(FLOWDECK_ENV="development")["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
 
 
 def test_development_allows_missing_secrets():

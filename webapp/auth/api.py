@@ -18,6 +18,7 @@ from webapp.users.service import revoke_session as revoke_one
 from webapp.users.service import to_dict
 
 bp = Blueprint("auth_api", __name__, url_prefix="/auth")
+CHECK_MAIL = "Check your mail: we sent a link to activate the account."
 
 
 def invalid_credentials() -> ApiError:
@@ -31,6 +32,9 @@ def register():
     ratelimit.check("register")
     body = parse_body(RegisterBody)
     user = registration.register(body.email, body.password, body.name)
+    if user is None or user.status == "pending":
+        # The same answer whether or not the address already had an account (no enumeration).
+        return jsonify({"status": CHECK_MAIL}), 202
     return jsonify({"user": to_dict(user)}), 201
 
 

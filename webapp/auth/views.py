@@ -80,8 +80,8 @@ def register():
         except Conflict as error:
             form.email.errors.append(error.message)
         else:
-            if user.status == "pending":
-                flash("Account created. Open the link we emailed you to activate it.", "info")
+            if user is None or user.status == "pending":
+                flash("Check your mail: open the link we sent you to activate the account.", "info")
             else:
                 flash("Account created. You can sign in now.", "info")
             return redirect(url_for("auth.login"))
