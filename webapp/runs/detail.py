@@ -16,11 +16,13 @@ from sqlalchemy import select
 
 from webapp.console.dag_svg import render_svg
 from webapp.extensions import db
+from webapp.formatting import money_text
 from webapp.runs import states
 from webapp.runs.checkpoints import fold
 from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
 from webapp.runs.timeline_svg import duration, gantt_svg, progress_svg, seconds_text
+from webapp.users.models import User
 from webapp.workflows.templating import make_scope, render_inputs
 
 FOLD_OVER_CHARS = 1200
@@ -40,6 +42,7 @@ class StepView:
     attempts: list[AttemptRow]
     duration: str | None
     can_retry: bool
+    prompt: str | None = None
 
     @property
     def fold_output(self) -> bool:
@@ -75,6 +78,16 @@ def attempt_rows(step: StepRun, now: datetime) -> list[AttemptRow]:
     return rows
 
 
+def gate_prompt(run: WorkflowRun, with_: dict[str, Any], outputs: dict[str, Any], step: StepRun) -> str:
+    """The gate's ``prompt`` as rendered for this run, for the banner at the top of the page."""
+    scope = make_scope(run.params, outputs, {"id": run.id, "workflow": run.workflow.slug, "attempt": step.attempt})
+    try:
+        prompt = render_inputs(with_, scope).get("prompt")
+    except Exception:  # the step's own error says why; the banner shows the template as written
+        prompt = with_.get("prompt")
+    return str(prompt) if prompt else f"Approve step {step.step_key}?"
+
+
 def step_views(run: WorkflowRun, now: datetime) -> list[StepView]:
     plan = plan_for(run.version)
     outputs = {step.step_key: step.output for step in run.steps if step.status == "succeeded"}
@@ -87,7 +100,8 @@ def step_views(run: WorkflowRun, now: datetime) -> list[StepView]:
             inputs=rendered_inputs(run, spec.with_, outputs, step) if step.started_at else pretty(spec.with_),
             output=None if step.output is None else pretty(step.output),
             duration=None if took is None else seconds_text(took),
-            can_retry=states.offers_step_retry(run, step)))
+            can_retry=states.offers_step_retry(run, step),
+            prompt=gate_prompt(run, spec.with_, outputs, step) if step.status == "waiting_approval" else None))
     return views
 
 
@@ -112,8 +126,17 @@ def run_page(run: WorkflowRun, now: datetime) -> dict[str, Any]:
                                      .order_by(Checkpoint.seq.desc())).scalars().all()
     covered = fold(list(checkpoints))
     dag_steps = [{"id": spec.id, "uses": spec.uses, "needs": list(spec.needs)} for spec in plan_for(run.version).steps]
-    return {"run": run, "steps": step_views(run, now), "checkpoints": checkpoints,
+    views = step_views(run, now)
+    took = ((run.finished_at or now) - run.started_at).total_seconds() if run.started_at else None
+    return {"run": run, "steps": views, "checkpoints": checkpoints,
+            "gates": [view for view in views if view.prompt is not None],
+            "run_duration": None if took is None else seconds_text(max(took, 0.0)),
+            "triggered_by": db.session.scalar(select(User.email).where(User.id == run.triggered_by))
+            if run.triggered_by else None,
             "covered": {checkpoint.id: sorted(covered[checkpoint.id]) for checkpoint in checkpoints},
-            "dag": render_svg(dag_steps, {step.step_key: step.status for step in run.steps}, link="#step-{step}"),
+            "dag": render_svg(dag_steps, {step.step_key: step.status for step in run.steps}, link="#step-{step}",
+                              durations={view.step.step_key: view.duration for view in views if view.duration},
+                              costs={view.step.step_key: money_text(view.step.cost) for view in views
+                                     if view.step.cost}),
             "gantt": gantt_svg(run.steps, now), "progress": progress_svg(run.steps),
             "finished": states.is_finished(run), "allowed": RunActions.of(run)}

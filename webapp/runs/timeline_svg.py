@@ -98,14 +98,21 @@ def span_svg(span: Span, y: int, origin: datetime, scale: float, now: datetime) 
 
 
 def progress_svg(steps: Sequence[StepRun]) -> Markup:
-    """Finished steps out of all steps, as a bar with its figure for screen readers."""
+    """One segment per step, in step order, coloured by its status (failed red, cancelled grey,
+    running blue, not started left as the track), so a failed run never reads as solid green;
+    the figure of finished steps is there for screen readers."""
     done = sum(1 for step in steps if step.status in STEP_DONE)
-    total = len(steps) or 1
-    filled = PROGRESS_WIDTH * done / total
+    segment = PROGRESS_WIDTH / (len(steps) or 1)
     parts = [f'<svg class="progress-bar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {PROGRESS_WIDTH} '
              f'{PROGRESS_HEIGHT}" width="{PROGRESS_WIDTH}" height="{PROGRESS_HEIGHT}" role="img" '
-             f'aria-label="{done} of {len(steps)} steps finished" data-done="{done}" data-total="{len(steps)}">',
-             f'<rect class="progress-track" x="0" y="0" width="{PROGRESS_WIDTH}" height="{PROGRESS_HEIGHT}" rx="7"/>',
-             f'<rect class="progress-fill" x="0" y="0" width="{filled:.1f}" height="{PROGRESS_HEIGHT}" rx="7"/>',
-             "</svg>"]
+             f'aria-label="{done} of {len(steps)} steps finished" data-done="{done}" data-total="{len(steps)}" '
+             f'preserveAspectRatio="none">',
+             f'<rect class="progress-track" x="0" y="0" width="{PROGRESS_WIDTH}" height="{PROGRESS_HEIGHT}"/>']
+    for index, step in enumerate(steps):
+        if step.status in ("pending", "queued"):
+            continue
+        parts.append(f'<rect class="progress-step status-{escape(step.status)}" data-step="{escape(step.step_key)}" '
+                     f'x="{index * segment:.1f}" y="0" width="{max(segment - 1, 1):.1f}" height="{PROGRESS_HEIGHT}">'
+                     f'<title>{escape(step.step_key)}: {escape(step.status)}</title></rect>')
+    parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every interpolated text goes through escape())

@@ -38,7 +38,7 @@ def test_run_costs_read_with_fixed_decimals_not_an_exponent(client, login_as, ma
     run.cost_total = Decimal("10.00")
     db.session.commit()
     login_as("viewer")
-    for path in ("/runs", "/workflows/pipeline"):
+    for path in ("/runs", f"/runs/{run.id}", "/workflows/pipeline"):
         html = client.get(path).get_data(as_text=True)
         assert "1E+1" not in html, path
         assert "$10.0000" in html, path

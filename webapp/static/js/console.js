@@ -73,3 +73,36 @@ document.addEventListener("click", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-theme-toggle]").forEach(showTheme);
 });
+
+// Folded rows (<details id=...>) stay open across the polling swaps of a live block, and a link
+// to one (the DAG's boxes link to "#step-<id>") opens it.
+var openBeforeSwap = [];
+
+document.addEventListener("htmx:beforeSwap", function (event) {
+  openBeforeSwap = Array.prototype.map.call(event.detail.target.querySelectorAll("details[id][open]"),
+    function (element) { return element.id; });
+});
+
+document.addEventListener("htmx:afterSettle", function () {
+  openBeforeSwap.forEach(function (id) {
+    var element = document.getElementById(id);
+    if (element) {
+      element.open = true;
+    }
+  });
+  openBeforeSwap = [];
+});
+
+function openTarget() {
+  if (!window.location.hash) {
+    return;
+  }
+  var element = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+  if (element && element.tagName === "DETAILS") {
+    element.open = true;
+    element.querySelector("summary").focus();
+  }
+}
+
+window.addEventListener("hashchange", openTarget);
+document.addEventListener("DOMContentLoaded", openTarget);
