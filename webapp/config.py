@@ -187,6 +187,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "JOB_RESULT_TTL": read.integer("JOB_RESULT_TTL", 3600, minimum=0),
         "JOB_FAILURE_TTL": read.integer("JOB_FAILURE_TTL", 7 * 24 * 3600, minimum=0),
         "RECONCILE_INTERVAL_SECONDS": read.number("RECONCILE_INTERVAL_SECONDS", 60),
+        "WORKER_MODE": read.choice("WORKER_MODE", "persistent", ("persistent", "fork")),
         **health_settings(read),
         "SESSION_COOKIE_SECURE": read.flag("SESSION_COOKIE_SECURE", env == "production"),
         "SESSION_COOKIE_HTTPONLY": True,

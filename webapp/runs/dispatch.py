@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime
 
 from flask import current_app
+from rq import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -58,27 +60,50 @@ def send_step(session: Session, step, spec: StepSpec, *, delay: float = 0.0, new
         StepJob(step.id, step.rq_job_id, spec.queue, delay, step_timeout(spec)))
 
 
-def enqueue_step_job(job: StepJob) -> None:
-    options = {
-        "job_id": job.job_id,
-        "job_timeout": job.timeout + JOB_TIMEOUT_MARGIN,
-        "result_ttl": current_app.config["JOB_RESULT_TTL"],
-        "failure_ttl": current_app.config["JOB_FAILURE_TTL"],
-    }
-    queue = get_queue(job.queue)
-    if job.delay > 0:
-        queue.enqueue_in(timedelta(seconds=job.delay), JOB_FUNCTION, job.step_run_id, **options)
-    else:
-        queue.enqueue(JOB_FUNCTION, job.step_run_id, **options)
+def not_before(delay: float) -> datetime:
+    """When a job delayed by ``delay`` seconds may run, rounded UP to a whole second: RQ's
+    scheduled registry truncates to whole seconds, which would let a retry start up to a second
+    before its backoff ends. Real time, not ``webapp.clock``: RQ's scheduler reads the real clock."""
+    return datetime.fromtimestamp(math.ceil(time.time() + delay), UTC)
+
+
+def enqueue_step_jobs(jobs: list[StepJob]) -> None:
+    """Send ``jobs`` to RQ in ONE Redis round trip: a MULTI/EXEC pipeline, so a commit that
+    readies a fan-out of 200 steps costs one round trip instead of 200, and either every job
+    of the commit is enqueued or none is (the reconciler then re-enqueues them all).
+
+    Immediate jobs go through ``Queue.enqueue_many`` per queue, delayed ones (a retry's
+    backoff) to the queue's scheduled registry, on the same pipeline. (RQ 2.12 sends the
+    registry's ZADD of a delayed job on its own, outside the pipeline; its score lies in the
+    future, so the scheduler cannot pick it up before the pipeline has saved the job.)
+    """
+    ttls = {"result_ttl": current_app.config["JOB_RESULT_TTL"], "failure_ttl": current_app.config["JOB_FAILURE_TTL"]}
+    queues: dict[str, Queue] = {}
+    immediate: dict[str, list] = {}
+    with redis_connection().pipeline() as pipeline:
+        for job in jobs:
+            queue = queues.setdefault(job.queue, get_queue(job.queue))
+            timeout = job.timeout + JOB_TIMEOUT_MARGIN
+            if job.delay > 0:
+                queue.enqueue_at(not_before(job.delay), JOB_FUNCTION, job.step_run_id,
+                                 job_id=job.job_id, job_timeout=timeout, pipeline=pipeline, **ttls)
+            else:
+                immediate.setdefault(job.queue, []).append(Queue.prepare_data(
+                    JOB_FUNCTION, (job.step_run_id,), job_id=job.job_id, timeout=timeout, **ttls))
+        for name, datas in immediate.items():
+            queues[name].enqueue_many(datas, pipeline=pipeline)
+        pipeline.execute()
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_after_commit(session: Session) -> None:
-    for job in session.info.pop(PENDING_KEY, []):
-        try:
-            enqueue_step_job(job)
-        except Exception:  # Redis down: the reconciler re-enqueues queued steps from the database
-            log.exception("could not enqueue %s; the reconciler will retry it", job.job_id)
+    jobs = session.info.pop(PENDING_KEY, [])
+    if not jobs:
+        return
+    try:
+        enqueue_step_jobs(jobs)
+    except Exception:  # Redis down: the reconciler re-enqueues queued steps from the database
+        log.exception("could not enqueue %s; the reconciler will retry them", ", ".join(j.job_id for j in jobs))
 
 
 @event.listens_for(Session, "after_soft_rollback")

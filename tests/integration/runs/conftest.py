@@ -26,13 +26,17 @@ class Workers:
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, count: int = 1) -> None:
+    def start(self, count: int = 1, args: tuple[str, ...] = ()) -> list[str]:
+        """Start ``count`` workers with extra ``flask worker`` arguments; their RQ names."""
+        names = []
         for _ in range(count):
             index = len(self.processes)
+            names.append(f"test-worker-{os.getpid()}-{index}")
             log = open(self.log_dir / f"worker-{index}.log", "w")
             self.processes.append(subprocess.Popen(
-                [str(BIN / "flask"), "worker", "--name", f"test-worker-{os.getpid()}-{index}"], cwd=ROOT,
+                [str(BIN / "flask"), "worker", "--name", names[-1], *args], cwd=ROOT,
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        return names
 
     def kill(self, process: subprocess.Popen, horse_pid: int) -> None:
         """SIGKILL the worker and its work horse (RQ puts the horse in its own process group),
