@@ -17,11 +17,19 @@ def reconciling_workers(app, db, redis, test_env, tmp_path):
     pool.stop()
 
 
-def test_one_reconcile_is_enqueued_per_interval_across_callers(app, db, redis):
-    assert enqueue_if_due(30, "default") is True
-    assert enqueue_if_due(30, "default") is False  # a second worker in the same interval
+def test_only_the_lease_holder_enqueues_the_reconcile(app, db, redis):
+    assert enqueue_if_due(30, "default", "host-a:1") == 1
+    assert enqueue_if_due(30, "default", "host-b:2") is None  # a second worker in the same interval
     jobs = get_queue("default").get_jobs()
     assert [job.func_name for job in jobs] == [RECONCILE_JOB]
+
+
+def test_the_reconcile_lease_survives_a_redis_flush(app, db, redis):
+    assert enqueue_if_due(30, "default", "host-a:1") == 1
+    redis.flushdb()
+    assert enqueue_if_due(30, "default", "host-b:2") is None
+    assert enqueue_if_due(30, "default", "host-a:1") == 1  # the holder keeps reconciling at its ticks
+    assert [job.func_name for job in get_queue("default").get_jobs()] == [RECONCILE_JOB]
 
 
 def test_runs_complete_after_a_redis_flush_with_only_the_workers_timer_reconciling(
