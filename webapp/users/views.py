@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from pydantic import ValidationError
 
-from webapp.api.inputs import MAX_DB_ID
+from webapp.api.inputs import MAX_DB_ID, field_errors
 from webapp.audit.service import events_query
 from webapp.auth import sessions
 from webapp.clock import utcnow
-from webapp.exceptions import DomainError
+from webapp.exceptions import Conflict, DomainError
 from webapp.extensions import db, htmx
 from webapp.fragments import render_block
 from webapp.security import require_role
 from webapp.users import service
 from webapp.users.models import ROLES, USER_STATUSES, User
-from webapp.users.schemas import MAX_LOCK_MINUTES
+from webapp.users.schemas import MAX_LOCK_MINUTES, UserCreateBody
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 PAGE_SIZE = 25
@@ -29,6 +30,12 @@ def list_context(**extra) -> dict:
 @bp.get("")
 @require_role("admin")
 def index():
+    return list_page()
+
+
+def list_page(create_errors: dict[str, str] | None = None, create_values: dict[str, str] | None = None,
+              code: int = 200):
+    """The list with its filters from the query string, and the "Add a user" form's state."""
     status = request.args.get("status") if request.args.get("status") in USER_STATUSES else None
     role = request.args.get("role") if request.args.get("role") in ROLES else None
     q = request.args.get("q", "")[:100].replace("\x00", "").strip() or None
@@ -40,7 +47,32 @@ def index():
     users, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     next_after = users[-1].id if more else None
     return render_template("users/list.html", **list_context(
-        users=users, next_after=next_after, filters={"q": q or "", "status": status or "", "role": role or ""}))
+        users=users, next_after=next_after, filters={"q": q or "", "status": status or "", "role": role or ""},
+        create_errors=create_errors or {}, create_values=create_values or {})), code
+
+
+CREATE_FIELDS = ("email", "name", "role", "password")
+
+
+@bp.post("")
+@require_role("admin")
+def create():
+    """The console's "Add a user": the same checks and audit as ``POST /api/v3/users``. The account
+    is active at once, as the admin vouches for the address; the admin passes the first password
+    on, and the user changes it from their account page."""
+    values = {name: request.form.get(name, "").replace("\x00", "") for name in CREATE_FIELDS}
+    try:
+        body = UserCreateBody.model_validate(values)
+    except ValidationError as error:
+        return list_page({name.split(".")[0]: message for name, message in field_errors(error).items()},
+                         values, code=422)
+    try:
+        user = service.admin_create(current_user, body.email, body.password, name=body.name, role=body.role)
+    except Conflict as error:
+        db.session.rollback()
+        return list_page({"email": error.message}, values, code=409)
+    flash(f"Created {user.email} as {user.role}. They can sign in now with the password you chose.", "info")
+    return redirect(url_for("users.detail", user_id=user.id))
 
 
 @bp.get("/<int:user_id>")
