@@ -61,7 +61,8 @@ def test_env(database_url: str, redis_url: str, tmp_path_factory) -> dict[str, s
         "JWT_SECRET": secrets.token_urlsafe(48),
         "BCRYPT_ROUNDS": "4",
         # Other suites log in many times from 127.0.0.1; rate-limit tests lower these themselves.
-        **{f"RATE_LIMIT_{action}": "100000" for action in ("LOGIN", "REGISTER", "REFRESH", "VERIFY")},
+        **{f"RATE_LIMIT_{action}": "100000" for action in ("LOGIN", "REGISTER", "REFRESH", "VERIFY", "PASSWORD",
+                                                            "ADMIN")},
         "FLASK_APP": "wsgi",
         "AMQP_URL": "",
         "RECONCILE_INTERVAL_SECONDS": "0",  # tests reconcile explicitly; test_periodic_reconcile opts in

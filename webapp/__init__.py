@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import logs
 from webapp.config import check_settings, load_settings
@@ -27,8 +28,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     fill_development_secrets(app)
     check_settings(app.config)
     logs.configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    if app.config["TRUSTED_PROXIES"]:
+        # The one place X-Forwarded-For is read: remote_addr becomes the N-th address from the right.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
     register_extensions(app)
     register_request_ids(app)
+    register_rate_limits(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -77,6 +82,12 @@ def register_request_ids(app: Flask) -> None:
     def echo_request_id(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response
+
+
+def register_rate_limits(app: Flask) -> None:
+    from webapp.auth.ratelimit import init_ratelimits
+
+    init_ratelimits(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -178,7 +178,8 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "PUBLIC_BASE_URL": public_base_url(read, env),
         "RATE_LIMITS": {
             action: read.integer(f"RATE_LIMIT_{action.upper()}", default, minimum=1)
-            for action, default in (("login", 10), ("register", 5), ("refresh", 30), ("verify", 5))
+            for action, default in (("login", 10), ("register", 5), ("refresh", 30), ("verify", 5),
+                                    ("password", 5), ("admin", 300))
         },
         "MAX_CONTENT_LENGTH": read.integer("MAX_BODY_BYTES", 512 * 1024, minimum=1024),
         "BCRYPT_ROUNDS": read.integer("BCRYPT_ROUNDS", 12, minimum=4, maximum=16),

@@ -1,14 +1,16 @@
-"""Where a request comes from: client IP (honouring TRUSTED_PROXIES), user agent, request id.
+"""Where a request comes from: client IP, user agent, request id.
 
-The client IP is the address the N-th trusted proxy saw, i.e. the N-th entry from the RIGHT of
-``X-Forwarded-For``; the left-most entry is whatever the client chose to send and is never
-trusted (docs/security.md §11). With ``TRUSTED_PROXIES=0`` the header is ignored.
+The client IP is ``request.remote_addr`` after Werkzeug's ``ProxyFix(x_for=TRUSTED_PROXIES)``,
+which ``create_app`` installs once: it takes the address the N-th trusted proxy saw, i.e. the
+N-th entry from the RIGHT of ``X-Forwarded-For``. The left-most entry is whatever the client
+chose to send and is never trusted. With ``TRUSTED_PROXIES=0`` the header is ignored. Audit
+rows, rate limits and error logs all read the address here, so they always agree.
 """
 from __future__ import annotations
 
 import ipaddress
 
-from flask import current_app, g, has_request_context, request
+from flask import g, has_request_context, request
 
 from webapp.logs import escape_newlines
 
@@ -18,11 +20,6 @@ MAX_AGENT_CHARS = 256
 def client_ip() -> str | None:
     if not has_request_context():
         return None
-    hops = current_app.config.get("TRUSTED_PROXIES", 0)
-    if hops:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
-        if len(forwarded) >= hops:
-            return _valid_ip(forwarded[-hops])
     return _valid_ip(request.remote_addr or "")
 
 

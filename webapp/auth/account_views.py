@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from webapp.auth import sessions
+from webapp.auth import ratelimit, sessions
 from webapp.auth.forms import PasswordChangeForm
 from webapp.auth.identity import current_session
-from webapp.auth.passwords import verify_password
+from webapp.auth.service import check_current_password
 from webapp.exceptions import InvalidInput
 from webapp.security import require_role
 from webapp.users.service import change_password, revoke_session
@@ -29,10 +29,11 @@ def account():
 @bp.post("/password")
 @require_role("viewer")
 def password():
+    ratelimit.check("password")
     form = PasswordChangeForm()
     if not form.validate_on_submit():
         return render_account(form, 422)
-    if not verify_password(form.current_password.data, current_user.password_hash):
+    if not check_current_password(current_user._get_current_object(), form.current_password.data):
         form.current_password.errors.append("The current password is not correct.")
         return render_account(form, 422)
     try:

@@ -86,10 +86,7 @@ def authenticate(email: str, password: str) -> AuthResult:
     user = db.session.get(User, user_id, populate_existing=True)
     if not verify_password(password, user.password_hash):
         result = _fail(user, address, "wrong_password")
-        if locking:
-            announce("auth.locked", None, user,
-                     {"failures": user.failed_login_count, "until": user.locked_until.isoformat()})
-            db.session.commit()
+        _announce_lock(user, locking)
         return result
     user.failed_login_count = 0
     user.locked_until = None
@@ -99,6 +96,45 @@ def authenticate(email: str, password: str) -> AuthResult:
     if not user.is_active:
         return _fail(user, address, user.status)
     return AuthResult(user, "ok")
+
+
+def check_current_password(user: User, password: str) -> bool:
+    """A password change re-checks the current password under the login's lockout.
+
+    Otherwise a stolen session could guess the password at bcrypt speed with no limit. The same
+    atomic claim counts the attempt, a locked account is refused without a real verify, the
+    claim that reaches the threshold locks the account (which ends its sessions at the next
+    request), and success resets the counter. Each refusal is audited as a failed change.
+    """
+    claim = claim_attempt(user.email)
+    if claim is None:
+        burn_verify(password)
+        return _refuse_change(user, "locked")
+    _, locking = claim
+    db.session.refresh(user)
+    if not verify_password(password, user.password_hash):
+        _refuse_change(user, "wrong_password")
+        _announce_lock(user, locking)
+        return False
+    user.failed_login_count = 0
+    user.locked_until = None
+    db.session.commit()
+    return True
+
+
+def _refuse_change(user: User, reason: str) -> bool:
+    record("user.password_change", actor=user, outcome="failure", target_type="user", target_id=user.id,
+           details={"reason": reason})
+    db.session.commit()
+    return False
+
+
+def _announce_lock(user: User, locking: bool) -> None:
+    """The one ``auth.locked`` event, written by the claim that reached the threshold."""
+    if locking:
+        announce("auth.locked", None, user,
+                 {"failures": user.failed_login_count, "until": user.locked_until.isoformat()})
+        db.session.commit()
 
 
 def _fail(user: User | None, address: str, reason: str) -> AuthResult:
