@@ -30,7 +30,7 @@ def test_panel_draws_a_latency_sparkline_from_the_history(app, client, redis, lo
             client.get("/api/v3/health/system")
         html = client.get("/health").get_data(as_text=True)
     assert html.count('<svg class="sparkline"') == 4
-    assert '<polyline points="0.0,' in html
+    assert '<polyline points="44.0,' in html  # after the scale's labels
 
 
 def test_poll_interval_is_configurable(app, client, redis, login_as):

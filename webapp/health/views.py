@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template
 from webapp.extensions import htmx
 from webapp.fragments import polled, render_block
 from webapp.health import service
-from webapp.health.panel import SPARK_HEIGHT, SPARK_WIDTH, key_details, latency_series, sparkline_points, status_label
+from webapp.health.panel import key_details, latency_sparkline, status_label
 from webapp.security import require_role
 
 bp = Blueprint("health", __name__)
@@ -20,9 +20,8 @@ def panel_context() -> dict:
     snapshot = service.system_snapshot()
     recent = service.history()
     return {"snapshot": snapshot, "poll_seconds": current_app.config["HEALTH_POLL_SECONDS"],
-            "sparklines": {name: sparkline_points(latency_series(recent, name)) for name in snapshot.checks},
-            "key_details": key_details, "status_label": status_label,
-            "spark_width": SPARK_WIDTH, "spark_height": SPARK_HEIGHT}
+            "sparklines": {name: latency_sparkline(recent, name) for name in snapshot.checks},
+            "key_details": key_details, "status_label": status_label}
 
 
 @bp.get("/health")

@@ -55,3 +55,18 @@ def test_navigation_is_grouped_operate_resources_admin_account(client, login_as)
 def test_a_viewer_sees_no_admin_group(client, login_as):
     login_as("viewer")
     assert 'id="nav-admin"' not in client.get("/").get_data(as_text=True)
+
+
+def test_health_sparklines_have_a_scale_and_a_tooltip_per_point(app):
+    from webapp.health.panel import latency_sparkline
+
+    history = [{"checked_at": f"2026-12-01T09:0{i}:00+00:00", "checks": {"redis": {"response_time_ms": ms}}}
+               for i, ms in enumerate([2.0, 8.5, 4.25])]
+    svg = str(latency_sparkline(history, "redis"))
+    assert 'data-min="2.0" data-max="8.5" data-points="3"' in svg
+    assert ">8.5 ms</text>" in svg and ">2.0 ms</text>" in svg
+    assert svg.count('<circle class="spark-point"') == 3
+    assert "<title>09:01:00 UTC: 8.5 ms</title>" in svg
+    assert 'aria-label="redis latency over the last 3 checks, from 2.0 to 8.5 ms"' in svg
+    assert str(latency_sparkline(history[:1], "redis")) == ""
+    assert str(latency_sparkline(history, "database")) == ""
