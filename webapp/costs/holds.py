@@ -19,13 +19,13 @@ from sqlalchemy import select
 from webapp.audit.service import record
 from webapp.clock import utcnow
 from webapp.costs.budget_models import Budget, BudgetHold
-from webapp.costs.ledger import Refusal, money_text, usage_of
+from webapp.costs.ledger import Refusal, money_text, release_stale, usage_of
 from webapp.costs.periods import period_start
 from webapp.costs.scopes import budget_label
 from webapp.events import publish
 from webapp.exceptions import Conflict
 from webapp.extensions import db
-from webapp.runs import engine
+from webapp.runs import engine, states
 
 
 def hold_run(run, step_key: str, refusal: Refusal) -> BudgetHold:
@@ -36,7 +36,7 @@ def hold_run(run, step_key: str, refusal: Refusal) -> BudgetHold:
     db.session.flush()
     publish("budget.run_held", {"budget_id": refusal.budget.id, "run_id": run.id, "step_id": step_key,
                                 "needed": money_text(refusal.needed), "remaining": money_text(refusal.remaining)})
-    if not (run.status == "paused" and run.pause_reason == "budget"):
+    if not states.is_held(run):
         engine.pause_run(run, "budget")
     return hold
 
@@ -67,25 +67,41 @@ def fits_now(hold: BudgetHold, budget: Budget | None) -> bool:
 
 def review_budget(budget: Budget, *, actor=None) -> int:
     """Lift the holds of ``budget`` that its new settings make room for; returns how many."""
-    lifted = 0
-    for hold in db.session.scalars(select(BudgetHold).where(
-            BudgetHold.budget_id == budget.id, BudgetHold.status == "active").order_by(BudgetHold.id)).all():
-        if fits_now(hold, budget):
-            lift(hold, "lifted", actor=actor)
-            lifted += 1
-    return lifted
+    ready = [hold for hold in db.session.scalars(select(BudgetHold).where(
+        BudgetHold.budget_id == budget.id, BudgetHold.status == "active").order_by(BudgetHold.id)).all()
+        if fits_now(hold, budget)]
+    lift_all(ready, "lifted", actor=actor)
+    return len(ready)
 
 
 def lift_new_periods() -> int:
     """Lift every hold whose budget period has ended; the caller commits."""
-    lifted = 0
     now = utcnow()
-    for hold, budget in db.session.execute(select(BudgetHold, Budget).join(Budget, Budget.id == BudgetHold.budget_id)
-                                           .where(BudgetHold.status == "active")).all():
-        if period_start(budget.period, now) != hold.period_start:
-            lift(hold, "lifted")
-            lifted += 1
-    return lifted
+    ended = [hold for hold, budget in db.session.execute(
+        select(BudgetHold, Budget).join(Budget, Budget.id == BudgetHold.budget_id)
+        .where(BudgetHold.status == "active")).all() if period_start(budget.period, now) != hold.period_start]
+    lift_all(ended, "lifted")
+    return len(ended)
+
+
+def lift_all(holds: list[BudgetHold], status: str, *, actor=None) -> None:
+    """Lock every run concerned first, in id order: the engine takes run rows before the workflow
+    row (which resuming a run takes), so locking a second run after resuming the first could
+    deadlock with a worker finishing a step of that second run."""
+    for run_id in sorted({hold.run_id for hold in holds}):
+        engine.lock_run(run_id)
+    for hold in holds:
+        lift(hold, status, actor=actor)
+
+
+def sweep() -> dict[str, int]:
+    """The reconciler's budget pass: lift holds of ended periods, release reservations that
+    outlived their attempt. Commits."""
+    lifted = lift_new_periods()
+    db.session.commit()  # before touching budget periods: resuming runs took workflow rows
+    released = release_stale()
+    db.session.commit()
+    return {"holds_lifted": lifted, "reservations_released": released}
 
 
 def lift(hold: BudgetHold, status: str, *, actor=None) -> None:
@@ -94,20 +110,19 @@ def lift(hold: BudgetHold, status: str, *, actor=None) -> None:
     hold.status, hold.closed_at, hold.closed_by = status, utcnow(), getattr(actor, "id", actor)
     publish("budget.run_released", {"budget_id": hold.budget_id, "run_id": hold.run_id, "how": status})
     db.session.flush()
-    if run is not None and run.status == "paused" and run.pause_reason == "budget" and not active_holds(run.id):
-        engine.lift_pause(run, "budget")
+    if run is not None and not active_holds(run.id):
+        engine.lift_pause(run, "budget")  # a no-op unless the run is held for its budget
 
 
 def resume_over_budget(run_id: int, *, actor) -> list[BudgetHold]:
     """An admin lets a budget-paused run continue past its budgets for this period (audited)."""
     run = engine.lock_run(run_id)
     holds = active_holds(run_id) if run is not None else []
-    if run is None or run.status != "paused" or run.pause_reason != "budget" or not holds:
+    if run is None or not (states.is_held(run) and run.pause_reason == "budget") or not holds:
         raise Conflict(f"Run {run_id} is not paused by a budget.", details={"state": getattr(run, "status", None)})
     record("run.resume_over_budget", actor=actor, target_type="run", target_id=run_id,
            details={"budgets": ",".join(str(hold.budget_id) for hold in holds)})
-    for hold in holds:
-        lift(hold, "overridden", actor=actor)
+    lift_all(holds, "overridden", actor=actor)
     return holds
 
 

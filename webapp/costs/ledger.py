@@ -170,6 +170,22 @@ def release(step_run_id: int, attempt: int) -> Decimal:
     return released
 
 
+def release_stale() -> int:
+    """Release reservations whose attempt is no longer running (a cancelled run's step, or any
+    path that ended an attempt without settling it); returns how many."""
+    from webapp.runs.models import StepRun
+
+    stale = db.session.scalars(select(BudgetReservation).join(StepRun, StepRun.id == BudgetReservation.step_run_id)
+                               .where(BudgetReservation.status == "open",
+                                      or_(StepRun.status != "running", StepRun.attempt != BudgetReservation.attempt))
+                               .order_by(BudgetReservation.budget_id)
+                               .with_for_update(of=BudgetReservation, skip_locked=True)).all()
+    for reservation in stale:
+        _move(reservation.budget_id, reservation.period_start, spent=ZERO, reserved=-reservation.amount)
+        reservation.status, reservation.settled_amount, reservation.closed_at = "released", ZERO, utcnow()
+    return len(stale)
+
+
 def _move(budget_id: int, start: datetime, *, spent: Decimal, reserved: Decimal) -> Decimal:
     """Add to a period's counters; returns its spent + reserved afterwards."""
     row = db.session.execute(update(BudgetPeriod).where(_period_row(budget_id, start)).values(

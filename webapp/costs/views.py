@@ -17,7 +17,7 @@ from sqlalchemy import select
 from webapp.api.inputs import DbId, Query, field_errors, parse_query
 from webapp.api.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor, row_id, timestamp
 from webapp.clock import utcnow
-from webapp.costs import estimate, holds, prices, reports, service
+from webapp.costs import estimate, holds, ledger, prices, reports, service
 from webapp.costs.budget_models import BudgetHold
 from webapp.costs.schemas import BudgetBody, BudgetPatch, PriceBody, UtcTime
 from webapp.exceptions import DomainError, InvalidInput
@@ -192,6 +192,15 @@ def add_price():
 def resume_over_budget(run_id: int):
     return form_action(lambda: holds.resume_over_budget(run_id, actor=current_user._get_current_object()),
                        "The run continues over budget.", url_for("runs.detail", run_id=run_id))
+
+
+@bp.app_template_global("run_budget")
+def run_budget(run) -> dict[str, Any]:
+    """For the run page: the holds on the run, and the budgets that apply to it with their usage."""
+    budgets = ledger.applicable_budgets(run.workflow_id, run.triggered_by)
+    return {"holds": [holds.hold_json(hold) for hold in holds.active_holds(run.id)],
+            "budgets": [{"label": service.budget_label(budget), "on_exceed": budget.on_exceed, "period": budget.period,
+                         "usage": service.usage(budget)} for budget in budgets]}
 
 
 @bp.post("/costs/estimate/<slug>")

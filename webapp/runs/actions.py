@@ -17,7 +17,8 @@ from rq.job import Job
 
 from webapp.audit.service import record
 from webapp.clock import utcnow
-from webapp.exceptions import Conflict, IllegalTransition, NotFound
+from webapp.costs.estimate import check_trigger
+from webapp.exceptions import BudgetExceeded, Conflict, IllegalTransition, NotFound
 from webapp.extensions import db
 from webapp.queues import redis_connection
 from webapp.runs import states
@@ -56,12 +57,22 @@ def audit(event: str, run: WorkflowRun, actor, **details: Any) -> None:
 
 def trigger_run(slug: str, params: Any, actor, idempotency_key: str | None = None) -> tuple[WorkflowRun, bool]:
     """Trigger with audit, committed: ``(run, created)``; an already used key gives the old run."""
-    run, created = trigger(get_workflow(slug), params, actor_id=getattr(actor, "id", None),
-                           idempotency_key=idempotency_key)
+    workflow = get_workflow(slug)
+    run, created = trigger(workflow, params, actor_id=getattr(actor, "id", None), idempotency_key=idempotency_key)
     if created:
+        refuse_over_budget(workflow, run)
         audit("run.trigger", run, actor, workflow=slug)
     db.session.commit()
     return run, created
+
+
+def refuse_over_budget(workflow, run: WorkflowRun) -> None:
+    """A ``block`` budget refuses a new run whose upper bound does not fit (402); nothing is kept."""
+    try:
+        check_trigger(workflow, run.triggered_by, run.params)
+    except BudgetExceeded:
+        db.session.rollback()
+        raise
 
 
 def cancel(run_id: int, actor) -> WorkflowRun:

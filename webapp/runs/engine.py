@@ -117,7 +117,7 @@ def trigger(workflow: Workflow, params: Any, *, actor_id: int | None,
     row is locked first, which serialises triggers of one workflow: the key check and the
     concurrency count cannot race. The caller commits; jobs go out after the commit.
     """
-    workflow = db.session.execute(select(Workflow).where(Workflow.id == workflow.id).with_for_update()
+    workflow = db.session.execute(select(Workflow).where(Workflow.id == workflow.id).with_for_update(key_share=True)
                                   .execution_options(populate_existing=True)).scalar_one()
     if workflow.archived:
         raise Conflict(f"Workflow {workflow.slug} is archived; it cannot be run.", details={"state": "archived"})
@@ -140,7 +140,11 @@ def trigger(workflow: Workflow, params: Any, *, actor_id: int | None,
 
 def start_waiting_runs(workflow_id: int) -> None:
     """Start queued runs of a workflow, oldest first, while ``max_concurrent_runs`` allows."""
-    workflow = db.session.execute(select(Workflow).where(Workflow.id == workflow_id).with_for_update()).scalar_one()
+    # FOR NO KEY UPDATE: it serialises triggers and starts of one workflow without conflicting with the
+    # KEY SHARE lock that inserting a cost record (FK to workflows) took earlier in the same transaction;
+    # a plain FOR UPDATE there deadlocks two spending steps that finish runs of one workflow at once.
+    workflow = db.session.execute(select(Workflow).where(Workflow.id == workflow_id)
+                                  .with_for_update(key_share=True)).scalar_one()
     waiting = select(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id, WorkflowRun.status == "queued")
     if workflow.max_concurrent_runs is not None:
         active = db.session.scalar(select(func.count()).select_from(WorkflowRun).where(

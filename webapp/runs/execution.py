@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 
 from webapp import logs
 from webapp.clock import utcnow
+from webapp.costs import enforcement
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
 from webapp.runs import states
@@ -94,17 +95,23 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
         return None
     if step.status == "retrying":
         move_step(step, "queued")
-    now, worker = utcnow(), f"{socket.gethostname()}:{os.getpid()}"
-    move_step(step, "running", started_at=now, finished_at=None, worker=worker)
     plan = plan_for(run.version)
     spec = plan.spec(step.step_key)
+    outputs = dict(db.session.execute(select(StepRun.step_key, StepRun.output).where(
+        StepRun.run_id == run.id, StepRun.status == "succeeded")).all())
+    scope_run = {"id": run.id, "workflow": run.workflow.slug, "attempt": step.attempt}
+    # Budgets: reserve the attempt's upper bound first; a refusal holds the run, the step stays queued.
+    bound = enforcement.upper_bound(spec.uses, spec.with_, run.params, outputs, scope_run)
+    if enforcement.reserve_step(run, step, bound) is not None:
+        db.session.commit()
+        return None
+    now, worker = utcnow(), f"{socket.gethostname()}:{os.getpid()}"
+    move_step(step, "running", started_at=now, finished_at=None, worker=worker)
     db.session.add(StepAttempt(run_id=run.id, step_run_id=step.id, attempt=step.attempt, status="running",
                                job_id=job_id, queue=spec.queue, worker=worker, queued_at=step.queued_at,
                                started_at=now))
-    outputs = dict(db.session.execute(select(StepRun.step_key, StepRun.output).where(
-        StepRun.run_id == run.id, StepRun.status == "succeeded")).all())
     attempt = Attempt(run.id, step.id, step.step_key, step.attempt, spec.uses, spec.with_, step_timeout(spec),
-                      run.params, outputs, {"id": run.id, "workflow": run.workflow.slug, "attempt": step.attempt})
+                      run.params, outputs, scope_run)
     db.session.commit()
     return attempt
 
@@ -178,6 +185,7 @@ def succeed(run: WorkflowRun, step: StepRun, result: StepResult) -> None:
                                   workflow_id=run.workflow_id))
         step.cost = (step.cost or Decimal("0")) + line.amount
         run.cost_total = (run.cost_total or Decimal("0")) + line.amount
+    enforcement.settle_step(run, step, amount)
     close_attempt(step, "succeeded", output=result.output, cost=amount,
                   output_bytes=len(json.dumps(result.output, default=str)))
     move_step(step, "succeeded", output=result.output, error=None, finished_at=utcnow())
@@ -193,6 +201,7 @@ def fail_attempt(run: WorkflowRun, step: StepRun, failure: Failure, *, crashed: 
     retry is a new attempt with a new job.
     """
     spec = plan_for(run.version).spec(step.step_key)
+    enforcement.release_step(step)
     close_attempt(step, "crashed" if crashed else "failed", error=failure.error, traceback=failure.traceback)
     will_retry = failure.retryable and step.retries < spec.retry_max
     move_step(step, "retrying" if will_retry and not crashed else "crashed" if crashed else "failed",

@@ -32,6 +32,7 @@ from rq.worker import Worker
 from sqlalchemy import select
 
 from webapp.clock import utcnow
+from webapp.costs.holds import sweep as sweep_budgets
 from webapp.extensions import db
 from webapp.queues import get_queue, redis_connection
 from webapp.runs import states
@@ -77,7 +78,8 @@ def reconcile(grace_seconds: float = 10.0, overdue_seconds: float = 30.0) -> Rep
             select(WorkflowRun.workflow_id).where(WorkflowRun.status == "queued").distinct()).all():
         start_waiting_runs(workflow_id)
         db.session.commit()
-    log.info("reconciled: %s", report.as_dict())
+    budgets = sweep_budgets()  # holds of ended budget periods lift; reservations outliving their attempt go back
+    log.info("reconciled: %s %s", report.as_dict(), budgets)
     return report
 
 

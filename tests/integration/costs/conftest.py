@@ -8,7 +8,20 @@ from typing import Any
 
 import pytest
 
-from tests.integration.runs.conftest import make_workflow, operator, wait_until, workers  # noqa: F401
+import tests.integration.costs.plugin  # noqa: F401  (register test.metered in this process too)
+from tests.integration.runs.conftest import PLUGIN, Workers, make_workflow, operator, wait_until  # noqa: F401
+
+COSTS_PLUGINS = f"{PLUGIN},tests.integration.costs.plugin"
+
+
+@pytest.fixture
+def workers(app, db, redis, test_env, tmp_path):
+    """Real ``flask worker`` processes that also know ``test.metered``."""
+    import os
+
+    pool = Workers({**os.environ, **test_env, "STEP_PLUGINS": COSTS_PLUGINS}, tmp_path)
+    yield pool
+    pool.stop()
 
 
 @pytest.fixture
