@@ -37,7 +37,8 @@ def hold_run(run, step_key: str, refusal: Refusal) -> BudgetHold:
     publish("budget.run_held", {"budget_id": refusal.budget.id, "run_id": run.id, "step_id": step_key,
                                 "needed": money_text(refusal.needed), "remaining": money_text(refusal.remaining)})
     if not states.is_held(run):
-        engine.pause_run(run, "budget")
+        engine.pause_run(run, "budget", note=f"{budget_label(refusal.budget)}: step {step_key} needs up to "
+                                             f"{money_text(refusal.needed)}, {money_text(refusal.remaining)} left")
     return hold
 
 
