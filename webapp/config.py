@@ -7,6 +7,7 @@ well-known secrets; ``make run`` generates development secrets under ``instance/
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -190,6 +191,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "RECONCILE_INTERVAL_SECONDS": read.number("RECONCILE_INTERVAL_SECONDS", 60),
         "WORKER_MODE": read.choice("WORKER_MODE", "persistent", ("persistent", "fork")),
         **health_settings(read),
+        **events_settings(read),
         "SESSION_COOKIE_SECURE": read.flag("SESSION_COOKIE_SECURE", env == "production"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -228,6 +230,44 @@ def public_base_url(read: EnvReader, env: str) -> str | None:
     if urlsplit(value).query or urlsplit(value).fragment:
         raise ConfigError(f"PUBLIC_BASE_URL must be a plain origin with an optional path, got {raw!r}")
     return value
+
+
+def parse_networks(name: str, raw: str) -> tuple[Any, ...]:
+    """Comma-separated CIDR networks (``10.0.0.0/8,127.0.0.1/32``)."""
+    networks = []
+    for item in parse_list(raw):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name} entries must be networks such as 10.0.0.0/8, got {item!r}") from None
+    return tuple(networks)
+
+
+def parse_seconds_list(name: str, raw: str) -> tuple[float, ...]:
+    values = tuple(parse_float(name, item) for item in parse_list(raw))
+    if not values:
+        raise ConfigError(f"{name} must list at least one delay in seconds")
+    return values
+
+
+def events_settings(read: EnvReader) -> dict[str, Any]:
+    """The event bus and webhooks (README, "Events and webhooks")."""
+    return {
+        "EVENTS_BATCH_SIZE": read.integer("EVENTS_BATCH_SIZE", 200, minimum=1, maximum=5000),
+        "EVENTS_POLL_SECONDS": read.number("EVENTS_POLL_SECONDS", 5, minimum=0.05),
+        "EVENTS_MAX_ATTEMPTS": read.integer("EVENTS_MAX_ATTEMPTS", 5, minimum=1, maximum=100),
+        "EVENTS_RETRY_SECONDS": read.number("EVENTS_RETRY_SECONDS", 2),
+        "EVENTS_MAX_BYTES": read.integer("EVENTS_MAX_BYTES", 1024 * 1024, minimum=1024),
+        "EVENTS_RETENTION_DAYS": read.integer("EVENTS_RETENTION_DAYS", 7, minimum=1),
+        "EVENTS_BACKLOG_SECONDS": read.number("EVENTS_BACKLOG_SECONDS", 60, minimum=1),
+        "EVENTS_STREAM_MAX_SECONDS": read.number("EVENTS_STREAM_MAX_SECONDS", 300, minimum=1),
+        "WEBHOOK_ALLOWED_HOSTS": tuple(host.lower() for host in read.items("WEBHOOK_ALLOWED_HOSTS")),
+        "WEBHOOK_ALLOWED_NETWORKS": parse_networks("WEBHOOK_ALLOWED_NETWORKS", read.raw("WEBHOOK_ALLOWED_NETWORKS")),
+        "WEBHOOK_RETRY_SCHEDULE": parse_seconds_list(
+            "WEBHOOK_RETRY_SCHEDULE", read.raw("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000")),
+        "WEBHOOK_DISABLE_FAILURES": read.integer("WEBHOOK_DISABLE_FAILURES", 15, minimum=1),
+        "WEBHOOK_DISABLE_DAYS": read.number("WEBHOOK_DISABLE_DAYS", 5),
+    }
 
 
 def check_settings(config: Mapping[str, Any]) -> None:

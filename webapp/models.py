@@ -5,6 +5,7 @@ from webapp.costs.budget_models import (  # noqa: F401
     Budget, BudgetAlert, BudgetHold, BudgetPeriod, BudgetReservation, Price)
 from webapp.costs.models import CostRecord  # noqa: F401
 from webapp.events.models import Event  # noqa: F401
+from webapp.events.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery  # noqa: F401
 from webapp.leases import Lease  # noqa: F401
 from webapp.mail.models import OutboxMail  # noqa: F401
 from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun  # noqa: F401

@@ -67,7 +67,7 @@ def test_live_stays_200_and_ready_turns_503_while_redis_is_unreachable(client, r
 def test_anonymous_system_shows_statuses_but_no_details(client, redis, uncached):
     body = client.get("/api/v3/health/system").json
     assert set(body) == {"status", "checked_at", "duration_ms", "checks"}
-    assert set(body["checks"]) == {"database", "redis", "rabbitmq", "workers"}
+    assert set(body["checks"]) == {"database", "redis", "rabbitmq", "workers", "events"}
     for check in body["checks"].values():
         assert set(check) == {"status", "response_time_ms"}
 

@@ -8,7 +8,7 @@ def test_flask_health_prints_every_check_with_details(app, redis, flask_cli):
     result = flask_cli("health")
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
-    assert set(body["checks"]) == {"database", "redis", "rabbitmq", "workers"}
+    assert set(body["checks"]) == {"database", "redis", "rabbitmq", "workers", "events"}
     assert body["checks"]["redis"]["details"]["maxmemory_policy"] == "noeviction"
 
 

@@ -29,7 +29,7 @@ def test_panel_draws_a_latency_sparkline_from_the_history(app, client, redis, lo
         for _ in range(3):
             client.get("/api/v3/health/system")
         html = client.get("/health").get_data(as_text=True)
-    assert html.count('<svg class="sparkline"') == 4
+    assert html.count('<svg class="sparkline"') == 5  # one per check
     assert '<polyline points="44.0,' in html  # after the scale's labels
 
 

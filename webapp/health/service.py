@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask, current_app
 from redis import Redis, RedisError
 
+from webapp.events.health import EventsHealthCheck
+from webapp.events.health_changes import announce as announce_health_change
 from webapp.extensions import db
 from webapp.health.aggregator import Snapshot, SystemHealthAggregator
 from webapp.health.checks import (
@@ -35,12 +37,15 @@ def build_checks(config: dict[str, Any], app_engine=None) -> list[HealthCheck]:
     timeout, slow = config["HEALTH_TIMEOUT_SECONDS"], config["HEALTH_SLOW_MS"]
     rabbitmq: HealthCheck = (RabbitMQHealthCheck(config["AMQP_URL"], timeout, slow) if config["AMQP_URL"]
                              else NotConfiguredCheck("rabbitmq", "AMQP_URL"))
+    database = DatabaseHealthCheck(config["SQLALCHEMY_DATABASE_URI"], app_engine, timeout, slow)
+    destinations = (["rabbitmq"] if config["AMQP_URL"] else []) + ["redis"]
     return [
-        DatabaseHealthCheck(config["SQLALCHEMY_DATABASE_URI"], app_engine, timeout, slow),
+        database,
         RedisHealthCheck(config["REDIS_URL"], timeout, slow),
         rabbitmq,
         WorkersHealthCheck(config["REDIS_URL"], config["RQ_QUEUES"], timeout, slow,
                            config["HEALTH_QUEUE_BACKLOG"], config["HEALTH_HEARTBEAT_SECONDS"]),
+        EventsHealthCheck(database, config["EVENTS_BACKLOG_SECONDS"], timeout, slow, destinations),
     ]
 
 
@@ -87,6 +92,7 @@ def record_history(snapshot: Snapshot) -> None:
     redis_result = snapshot.checks.get("redis")
     if redis_result is None or redis_result.status is Status.UNHEALTHY:
         return
+    announce_health_change(history_client(), snapshot)
     entry = json.dumps(snapshot.to_dict(with_details=False))
     try:
         with history_client().pipeline(transaction=True) as pipe:

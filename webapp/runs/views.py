@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from webapp.api.inputs import MAX_DB_ID, DbId, Query, parse_query
 from webapp.api.pagination import DEFAULT_LIMIT, encode_cursor
 from webapp.clock import utcnow
+from webapp.console.run_grid import GRID_RUNS, run_grid
 from webapp.exceptions import Conflict, InvalidInput
 from webapp.extensions import db, htmx
 from webapp.fragments import polled, render_block
@@ -70,7 +71,8 @@ def index():
         step_counts=pages.step_counts([run.id for run in runs]),
         next_url=url_for("runs.index", **kept, cursor=next_cursor) if next_cursor else None,
         workflows=db.session.execute(select(Workflow.slug).order_by(Workflow.slug)).scalars().all(),
-        users=dict(db.session.execute(select(User.id, User.email).order_by(User.email)).all()))
+        users=dict(db.session.execute(select(User.id, User.email).order_by(User.email)).all()),
+        grid=run_grid(filters.workflow), grid_runs=GRID_RUNS)
 
 
 def posted_run_ids() -> list[int]:

@@ -50,24 +50,31 @@ class WorkflowStats:
 NO_RUNS = WorkflowStats(None, 0, 0, None)
 
 
-def _recent_rows(workflow_ids: Sequence[int]):
-    """``(workflow_id, status, started_at, finished_at)`` of each workflow's newest runs, newest first."""
-    columns = (WorkflowRun.status, WorkflowRun.started_at, WorkflowRun.finished_at)
+def newest_runs(workflow_ids: Sequence[int], columns: Sequence, limit: int = RECENT_RUNS):
+    """``(workflow_id, *columns)`` of each workflow's ``limit`` newest runs, newest first: a LATERAL
+    read of the ``(workflow_id, created_at, id)`` index on PostgreSQL, a window on SQLite. The
+    workflow list and the runs grid both read through here."""
     newest_first = (WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
+    names = [column.key for column in columns]
     if db.session.get_bind().dialect.name == "postgresql":
-        recent = (select(*columns, WorkflowRun.created_at, WorkflowRun.id)
+        recent = (select(*columns, WorkflowRun.created_at.label("sort_at"), WorkflowRun.id.label("sort_id"))
                   .where(WorkflowRun.workflow_id == Workflow.id)
-                  .order_by(*newest_first).limit(RECENT_RUNS).lateral("recent"))
-        query = (select(Workflow.id, recent.c.status, recent.c.started_at, recent.c.finished_at)
+                  .order_by(*newest_first).limit(limit).lateral("recent"))
+        query = (select(Workflow.id, *(recent.c[name] for name in names))
                  .join(recent, true()).where(Workflow.id.in_(workflow_ids))
-                 .order_by(Workflow.id, recent.c.created_at.desc(), recent.c.id.desc()))
+                 .order_by(Workflow.id, recent.c.sort_at.desc(), recent.c.sort_id.desc()))
     else:
         rank = func.row_number().over(partition_by=WorkflowRun.workflow_id, order_by=newest_first).label("rank")
         ranked = (select(WorkflowRun.workflow_id, *columns, rank)
                   .where(WorkflowRun.workflow_id.in_(workflow_ids)).subquery())
-        query = (select(ranked.c.workflow_id, ranked.c.status, ranked.c.started_at, ranked.c.finished_at)
-                 .where(ranked.c.rank <= RECENT_RUNS).order_by(ranked.c.workflow_id, ranked.c.rank))
+        query = (select(ranked.c.workflow_id, *(ranked.c[name] for name in names))
+                 .where(ranked.c.rank <= limit).order_by(ranked.c.workflow_id, ranked.c.rank))
     return db.session.execute(query).all()
+
+
+def _recent_rows(workflow_ids: Sequence[int]):
+    """``(workflow_id, status, started_at, finished_at)`` of each workflow's newest runs, newest first."""
+    return newest_runs(workflow_ids, (WorkflowRun.status, WorkflowRun.started_at, WorkflowRun.finished_at))
 
 
 def workflow_stats(workflow_ids: Sequence[int]) -> dict[int, WorkflowStats]:

@@ -1,0 +1,173 @@
+"""Benchmark the event dispatcher against real PostgreSQL and RabbitMQ.
+
+1. Throughput: N outbox rows published by ``Dispatcher.dispatch_once`` (claim with SKIP
+   LOCKED, publish with confirms and ``mandatory``, mark ``published_at``, one commit per
+   batch), against the baseline of a plain pika loop publishing the same N messages with
+   confirms on the same broker in the same process. Prints events/s and the ratio (target ≥ 0.5).
+2. Latency from commit to consumer: one event at a time is committed and the time until a
+   consumer bound to ``flowdeck.events`` receives it is measured, with the dispatcher woken by
+   LISTEN/NOTIFY, then with polling only (``--poll`` seconds). Prints p50/p95/p99 (target p50 < 20 ms).
+
+    .venv/bin/python bench/events.py [--events 5000] [--samples 300] [--poll 0.5]
+
+Creates and drops its own database on BENCH_DATABASE_URL's server; Redis is BENCH_REDIS_URL
+(db 13 by default), RabbitMQ BENCH_AMQP_URL.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pika
+import psycopg
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def admin_dsn(url) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return cuts[49], cuts[94], cuts[98]
+
+
+def consumer(binding: str):
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = connection.channel()
+    channel.exchange_declare("flowdeck.events", exchange_type="topic", durable=True)
+    queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
+    channel.queue_bind(queue, "flowdeck.events", routing_key=binding)
+    return connection, channel, queue
+
+
+def add_events(db, count: int, event_type: str) -> None:
+    from webapp.events.service import publish
+
+    for index in range(count):
+        publish(event_type, {"run_id": 1 + index % 100, "n": index})
+    db.session.commit()
+
+
+def throughput(app, db, count: int) -> None:
+    from webapp.events.dispatcher import Dispatcher
+    from webapp.events.messages import encode
+
+    connection, channel, queue = consumer("bench.throughput")
+    add_events(db, count, "bench.throughput")
+    dispatcher = Dispatcher(app, amqp_url=AMQP_URL)
+    started = time.perf_counter()
+    published = 0
+    while published < count:
+        published += dispatcher.dispatch_once().published
+    dispatcher_seconds = time.perf_counter() - started
+    dispatcher.close()
+
+    body = encode({"id": "1", "type": "bench.throughput", "occurred_at": "2026-12-01T00:00:00Z",
+                   "subject": "run:1", "data": {"run_id": 1, "n": 1}})
+    baseline = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    base_channel = baseline.channel()
+    base_channel.confirm_delivery()
+    started = time.perf_counter()
+    for index in range(count):
+        properties = pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                          message_id=str(index), timestamp=int(time.time()))
+        base_channel.basic_publish("flowdeck.events", "bench.throughput", body, properties, mandatory=True)
+    baseline_seconds = time.perf_counter() - started
+    baseline.close()
+    channel.queue_purge(queue)
+    connection.close()
+    ours, plain = count / dispatcher_seconds, count / baseline_seconds
+    print(f"throughput over {count} events: dispatcher {ours:,.0f} events/s, plain pika confirm loop "
+          f"{plain:,.0f} events/s, ratio {ours / plain:.2f} (target >= 0.5)")
+
+
+def latency(app, db, samples: int, listen: bool) -> list[float]:
+    from webapp.events import runner
+    from webapp.events.dispatcher import Dispatcher
+    from webapp.events.service import publish
+
+    connection, channel, queue = consumer("bench.latency")
+    stop = threading.Event()
+
+    def run_dispatcher():
+        with app.app_context():
+            runner.run(app, stop, Dispatcher(app, amqp_url=AMQP_URL), listen=listen)
+
+    thread = threading.Thread(target=run_dispatcher, daemon=True)
+    thread.start()
+    time.sleep(1.0)
+    results = []
+    for index in range(samples + 10):
+        publish("bench.latency", {"run_id": 1, "n": index})
+        db.session.commit()
+        committed = time.perf_counter()
+        while True:
+            method, _, _ = channel.basic_get(queue, auto_ack=True)
+            if method is not None:
+                break
+            connection.process_data_events(time_limit=0.0005)
+        if index >= 10:  # warm-up
+            results.append((time.perf_counter() - committed) * 1000)
+    stop.set()
+    thread.join(timeout=10)
+    connection.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--poll", type=float, default=0.5)
+    args = parser.parse_args()
+
+    server = make_url(os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    name = f"flowdeck_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database_url = server.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    os.environ.update({
+        "FLOWDECK_ENV": "test", "FLOWDECK_INSTANCE_DIR": tempfile.mkdtemp(prefix="flowdeck-bench-"),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+        "SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET": secrets.token_urlsafe(48),
+        "LOG_LEVEL": "warning", "AMQP_URL": "", "EVENTS_POLL_SECONDS": str(args.poll)})
+    try:
+        from flask_migrate import upgrade
+
+        from webapp import create_app
+        from webapp.extensions import db
+
+        app = create_app()
+        with app.app_context():
+            upgrade()
+            throughput(app, db, args.events)
+            notify = latency(app, db, args.samples, listen=True)
+            poll = latency(app, db, max(20, args.samples // 10), listen=False)
+            db.session.remove()
+            db.engine.dispose()
+        for label, samples in ((f"LISTEN/NOTIFY ({len(notify)} events)", notify),
+                               (f"poll every {args.poll}s ({len(poll)} events)", poll)):
+            p50, p95, p99 = percentiles(samples)
+            print(f"commit-to-consumer latency, {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms")
+        ratio = statistics.median(poll) / statistics.median(notify)
+        print(f"p50 ratio poll / notify: {ratio:.0f}x (target: notify p50 under 20 ms)")
+    finally:
+        with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
