@@ -2,7 +2,13 @@
 from webapp.audit.models import AuditEvent  # noqa: F401
 from webapp.auth.models import EmailToken, UserSession  # noqa: F401
 from webapp.costs.budget_models import (  # noqa: F401
-    Budget, BudgetAlert, BudgetHold, BudgetPeriod, BudgetReservation, Price)
+    Budget,
+    BudgetAlert,
+    BudgetHold,
+    BudgetPeriod,
+    BudgetReservation,
+    Price,
+)
 from webapp.costs.models import CostRecord  # noqa: F401
 from webapp.events.models import Event  # noqa: F401
 from webapp.events.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery  # noqa: F401

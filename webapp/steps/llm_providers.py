@@ -4,7 +4,8 @@
 answers with a fixed transformation of the prompt, so demos and tests cost real (small) money
 without a network. With ``LLM_BASE_URL`` set, the OpenAI-compatible provider calls
 ``POST {LLM_BASE_URL}/chat/completions`` and takes token counts from its ``usage``.
-Prices are Decimal per 1,000 tokens, in and out, from the ``LLM_PRICES`` setting.
+Prices are Decimal per 1,000 tokens, in and out, from the price table (webapp/costs/prices.py),
+which ``LLM_PRICES`` seeds.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from webapp.clock import utcnow
+from webapp.costs.prices import price_at, priced_models
 from webapp.steps.base import StepFailed
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -52,12 +55,12 @@ class Provider(Protocol):
 
 
 def price_for(model: str) -> Price:
-    prices = current_app.config["LLM_PRICES"]
-    if model not in prices:
-        raise StepFailed(f"model {model!r} has no price in LLM_PRICES (priced: {', '.join(sorted(prices))})",
-                         retryable=False)
-    per_1k_in, per_1k_out = prices[model]
-    return Price(per_1k_in, per_1k_out)
+    """The price in force now in the price table (``LLM_PRICES`` plus admins' dated prices)."""
+    row = price_at(model, utcnow())
+    if row is None:
+        raise StepFailed(f"model {model!r} has no price in LLM_PRICES or the price table "
+                         f"(priced: {', '.join(priced_models())})", retryable=False)
+    return Price(row.input_per_1k, row.output_per_1k)
 
 
 def cost_of(price: Price, tokens_in: int, tokens_out: int) -> Decimal:
