@@ -33,7 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
     register_extensions(app)
     register_request_ids(app)
-    register_rate_limits(app)
+    register_request_guards(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -84,10 +84,15 @@ def register_request_ids(app: Flask) -> None:
         return response
 
 
-def register_rate_limits(app: Flask) -> None:
+def register_request_guards(app: Flask) -> None:
+    """Refusals at the door (query-string encoding, rate limits) and output every page can encode."""
+    from webapp.api.inputs import init_input_checks
     from webapp.auth.ratelimit import init_ratelimits
+    from webapp.fragments import init_safe_rendering
 
+    init_input_checks(app)
     init_ratelimits(app)
+    init_safe_rendering(app)
 
 
 def register_blueprints(app: Flask) -> None:

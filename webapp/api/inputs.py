@@ -4,13 +4,20 @@ Malformed JSON or a body that is not an object is 400 ``malformed_json``; a well
 with a wrong field (type, size, range, unknown enum value, unknown field) is 422
 ``validation_failed`` with ``details.fields`` mapping each field path to a sentence. Models use
 strict types so ``"password": ["a"]`` is an error, never a 500 deeper down.
+
+Text that no database column can hold is refused at the door, for every route: a query string
+that is not UTF-8 (raw or percent-encoded) is 400 ``invalid_encoding`` before any view runs,
+and a JSON body whose keys or values hold a NUL or a lone surrogate (``"\ud800"``, legal JSON
+but not encodable as UTF-8) is 422 naming the field.
 """
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, TypeVar
+from urllib.parse import unquote_to_bytes
 
-from flask import request
+from flask import Flask, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.routing import IntegerConverter
 
@@ -53,20 +60,32 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     return fields
 
 
-def nul_field(data: Any, path: str = "") -> str | None:
-    """The path of the first text (key or value) holding a NUL character, which PostgreSQL
-    text columns refuse with an error (a 500) wherever the value ends up; None if clean.
-    Iterative, so a deeply nested body cannot exhaust the stack here."""
+# NUL: PostgreSQL text refuses it. Lone surrogates: no UTF-8 encoding exists for them.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored, or None."""
+    match = UNSTORABLE.search(text)
+    if match is None:
+        return None
+    return "must not contain NUL characters" if match.group() == "\x00" else "must be valid Unicode text"
+
+
+def unstorable_field(data: Any, path: str = "") -> tuple[str, str] | None:
+    """``(path, sentence)`` of the first text (key or value) that no text column can hold
+    (wherever the value ends up, storing it would be a 500); None if clean. Iterative, so a
+    deeply nested body cannot exhaust the stack here."""
     pending = [(path, data)]
     while pending:
         where, value = pending.pop()
-        if isinstance(value, str) and "\x00" in value:
-            return where or "body"
+        if isinstance(value, str) and (problem := text_problem(value)):
+            return where or "body", problem
         if isinstance(value, dict):
             for key, item in value.items():
                 name = f"{where}.{key}" if where else str(key)
-                if "\x00" in str(key):
-                    return name
+                if problem := text_problem(str(key)):
+                    return name, problem
                 pending.append((name, item))
         elif isinstance(value, list):
             pending.extend((f"{where}.{index}", item) for index, item in enumerate(value))
@@ -74,16 +93,34 @@ def nul_field(data: Any, path: str = "") -> str | None:
 
 
 def _validate(model: type[Model], data: Any, what: str) -> Model:
-    bad = nul_field(data)
+    bad = unstorable_field(data)
     if bad is not None:
-        message = "must not contain NUL characters"
-        raise InvalidInput(f"The {what} is not valid ({bad}: {message}).", details={"fields": {bad: message}})
+        field, message = bad
+        raise InvalidInput(f"The {what} is not valid ({field}: {message}).", details={"fields": {field: message}})
     try:
         return model.model_validate(data)
     except ValidationError as error:
         fields = field_errors(error)
         summary = "; ".join(f"{name}: {message}" for name, message in list(fields.items())[:3])
         raise InvalidInput(f"The {what} is not valid ({summary}).", details={"fields": fields}) from None
+
+
+def check_query_encoding() -> None:
+    """Refuse a query string that is not UTF-8, raw or once percent-decoded.
+
+    Werkzeug would raise on raw bytes (a 500) and silently turn bad escapes into U+FFFD, so a
+    filter would quietly match something else; neither is what the caller sent.
+    """
+    raw = request.environ.get("QUERY_STRING", "").encode("latin-1", "replace")
+    try:
+        raw.decode("utf-8")
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError("The query string is not valid UTF-8.", code="invalid_encoding", status=400) from None
+
+
+def init_input_checks(app: Flask) -> None:
+    app.before_request(check_query_encoding)
 
 
 def parse_body(model: type[Model]) -> Model:

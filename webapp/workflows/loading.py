@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from flask import current_app
 
+from webapp.api.inputs import unstorable_field
 from webapp.exceptions import InvalidInput, TooLarge
 
 
@@ -67,6 +68,8 @@ def load_definition(raw: Any) -> Any:
         except RecursionError:
             raise _not_loadable("is nested too deeply") from None
         raw = json.loads(canonical_json(loaded, sort_keys=False))  # keeps the author's key order
+    if bad := unstorable_field(raw):  # e.g. a "\ud800" escape in the text
+        raise _not_loadable(f"holds text that cannot be stored ({bad[0]}: {bad[1]})")
     size = len(canonical_json(raw).encode())
     if size > limit:
         raise _too_large(size)
