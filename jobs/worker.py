@@ -24,7 +24,7 @@ from webapp import logs
 from webapp.extensions import db
 from webapp.queues import redis_connection
 
-JOB_MODULES = ("jobs.maintenance", "jobs.steps", "jobs.webhooks")
+JOB_MODULES = ("jobs.maintenance", "jobs.steps", "jobs.webhooks", "jobs.memory")
 WORKER_MODES = ("persistent", "fork")
 
 

@@ -115,6 +115,8 @@ def register_blueprints(app: Flask) -> None:
     from webapp.health.api import bp as health_api_bp
     from webapp.health.views import bp as health_bp
     from webapp.mail.views import bp as mail_bp
+    from webapp.memory.api import bp as memory_api_bp
+    from webapp.memory.views import bp as memory_bp
     from webapp.navigation import NavItem, add_nav_item, nav_groups, nav_items
     from webapp.runs.api import bp as runs_api_bp
     from webapp.runs.views import bp as runs_bp
@@ -136,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(workers_bp)
     app.register_blueprint(runs_bp)
     app.register_blueprint(workflows_bp)
+    app.register_blueprint(memory_bp)
     app.register_blueprint(costs_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(webhooks_bp)
@@ -143,7 +146,7 @@ def register_blueprints(app: Flask) -> None:
         auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp,
         costs_api_bp,
         events_api_bp, webhooks_api_bp,
-        openapi_bp,
+        memory_api_bp, openapi_bp,
     ]))
     add_nav_item(app, NavItem("Overview", "console.overview", order=0))
     add_nav_item(app, NavItem("Health", "health.panel", order=80, group="resources"))
@@ -153,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
     add_nav_item(app, NavItem("Mail", "mail.outbox", "admin", order=92, group="admin"))
     add_nav_item(app, NavItem("Account", "account.account", order=99, group="account"))
     add_nav_item(app, NavItem("Workers", "workers.index", order=85, group="resources"))
+    add_nav_item(app, NavItem("Memory", "memory.index", order=86, group="resources"))
     add_nav_item(app, NavItem("Costs", "costs.dashboard", order=70, group="resources"))
     add_nav_item(app, NavItem("Events", "events.index", order=93, group="admin"))
     add_nav_item(app, NavItem("Webhooks", "webhooks.index", "admin", order=94, group="admin"))
@@ -175,6 +179,7 @@ def register_commands(app: Flask) -> None:
     from webapp.demo.cli import seed_demo_command
     from webapp.events.cli import events_cli
     from webapp.health.cli import health_command
+    from webapp.memory.cli import memory_cli
     from webapp.runs.cli import reconcile_command, run_command
     from webapp.users.cli import users_cli
     from webapp.workflows.cli import workflows_cli
@@ -183,6 +188,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(health_command)
+    app.cli.add_command(memory_cli)
     app.cli.add_command(workflows_cli)
     workflows_cli.add_command(run_command)
     app.cli.add_command(reconcile_command)

@@ -191,6 +191,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "RECONCILE_INTERVAL_SECONDS": read.number("RECONCILE_INTERVAL_SECONDS", 60),
         "WORKER_MODE": read.choice("WORKER_MODE", "persistent", ("persistent", "fork")),
         **health_settings(read),
+        **memory_settings(read),
         **events_settings(read),
         "SESSION_COOKIE_SECURE": read.flag("SESSION_COOKIE_SECURE", env == "production"),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -267,6 +268,23 @@ def events_settings(read: EnvReader) -> dict[str, Any]:
             "WEBHOOK_RETRY_SCHEDULE", read.raw("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000")),
         "WEBHOOK_DISABLE_FAILURES": read.integer("WEBHOOK_DISABLE_FAILURES", 15, minimum=1),
         "WEBHOOK_DISABLE_DAYS": read.number("WEBHOOK_DISABLE_DAYS", 5),
+    }
+
+
+def memory_settings(read: EnvReader) -> dict[str, Any]:
+    """The memory tiers (README, "Memory"; docs/memory.md)."""
+    return {
+        "MEMORY_BLOB_THRESHOLD_BYTES": read.integer("MEMORY_BLOB_THRESHOLD_BYTES", 64 * 1024, minimum=1),
+        "MEMORY_MAX_VALUE_BYTES": read.integer("MEMORY_MAX_VALUE_BYTES", 8 * 1024 * 1024, minimum=1024,
+                                               maximum=1024 * 1024 * 1024),
+        "MEMORY_L1_MAX_BYTES": read.integer("MEMORY_L1_MAX_BYTES", 64 * 1024 * 1024, minimum=0),
+        "MEMORY_L1_MAX_ENTRIES": read.integer("MEMORY_L1_MAX_ENTRIES", 10_000, minimum=0),
+        "MEMORY_L1_TTL_SECONDS": read.number("MEMORY_L1_TTL_SECONDS", 30, minimum=0.001),
+        "MEMORY_L2_TTL_SECONDS": read.integer("MEMORY_L2_TTL_SECONDS", 3600, minimum=1),
+        "MEMORY_L2_MAX_BYTES": read.integer("MEMORY_L2_MAX_BYTES", 1024 * 1024, minimum=0),
+        "MEMORY_LOCK_TIMEOUT_SECONDS": read.number("MEMORY_LOCK_TIMEOUT_SECONDS", 30, minimum=0.1),
+        "MEMORY_LOCK_WAIT_SECONDS": read.number("MEMORY_LOCK_WAIT_SECONDS", 15, minimum=0),
+        "MEMORY_BLOB_GRACE_SECONDS": read.integer("MEMORY_BLOB_GRACE_SECONDS", 3600, minimum=0),
     }
 
 

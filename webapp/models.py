@@ -14,6 +14,7 @@ from webapp.events.models import Event  # noqa: F401
 from webapp.events.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery  # noqa: F401
 from webapp.leases import Lease  # noqa: F401
 from webapp.mail.models import OutboxMail  # noqa: F401
+from webapp.memory.models import MemoryEntry  # noqa: F401
 from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun  # noqa: F401
 from webapp.users.models import User  # noqa: F401
 from webapp.workflows.models import Workflow, WorkflowVersion  # noqa: F401

@@ -38,6 +38,8 @@ class CostRecord(db.Model):
     unit_price_in: Mapped[Decimal] = mapped_column(PRICE, default=Decimal("0"))
     unit_price_out: Mapped[Decimal] = mapped_column(PRICE, default=Decimal("0"))
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 8))
+    # A memo-cache hit spends 0 and records here what the original attempt cost (0010_memory).
+    saved: Mapped[Decimal] = mapped_column(Numeric(18, 8), default=Decimal("0"), server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     workflow_id: Mapped[int | None] = mapped_column(ForeignKey("workflows.id", ondelete="SET NULL"), default=None)

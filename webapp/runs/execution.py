@@ -29,6 +29,7 @@ from webapp.clock import utcnow
 from webapp.costs import enforcement
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
+from webapp.memory import memo
 from webapp.runs import states
 from webapp.runs.checkpoints import take_checkpoint
 from webapp.runs.dispatch import send_step, step_timeout, stop_requested
@@ -59,6 +60,7 @@ class Attempt:
     params: dict[str, Any]
     outputs: dict[str, Any]
     run: dict[str, Any]
+    memo_plan: memo.MemoPlan | None = None  # a step with cache: {ttl} (webapp/memory/memo.py)
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,11 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
     outputs = dict(db.session.execute(select(StepRun.step_key, StepRun.output).where(
         StepRun.run_id == run.id, StepRun.status == "succeeded")).all())
     scope_run = {"id": run.id, "workflow": run.workflow.slug, "attempt": step.attempt}
+    # Memoization before budgets: a result already stored spends nothing, so it reserves nothing.
+    memo_plan = memo.plan(spec, run.params, outputs, scope_run)
     # Budgets: reserve the attempt's upper bound first; a refusal holds the run, the step stays queued.
     bound = enforcement.upper_bound(spec.uses, spec.with_, run.params, outputs, scope_run)
-    if enforcement.reserve_step(run, step, bound) is not None:
+    if (memo_plan is None or memo_plan.hit is None) and enforcement.reserve_step(run, step, bound) is not None:
         db.session.commit()
         return None
     now, worker = utcnow(), f"{socket.gethostname()}:{os.getpid()}"
@@ -111,7 +115,7 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
                                job_id=job_id, queue=spec.queue, worker=worker, queued_at=step.queued_at,
                                started_at=now))
     attempt = Attempt(run.id, step.id, step.step_key, step.attempt, spec.uses, spec.with_, step_timeout(spec),
-                      run.params, outputs, scope_run)
+                      run.params, outputs, scope_run, memo_plan)
     db.session.commit()
     return attempt
 
@@ -126,11 +130,14 @@ def perform(attempt: Attempt) -> StepResult | Failure:
         except Exception as error:  # the same templates over the same outputs fail the same way
             return Failure(f"the step's inputs do not render: {error}", retryable=False)
         inputs = kind.parse_inputs(rendered)
+        cached = memo.before_execute(attempt.memo_plan)
+        if cached is not None:  # memoized: the stored result of the same kind, version and inputs
+            return cached
         context = StepContext(run_id=attempt.run_id, step_id=attempt.step_id, attempt=attempt.attempt,
                               params=attempt.params, outputs=attempt.outputs,
                               should_stop=lambda: stop_requested(attempt.run_id))
         with time_limit(attempt.timeout):
-            return kind.execute(inputs, context)
+            return memo.computed(attempt.memo_plan, kind.execute(inputs, context))
     except StepFailed as error:
         return Failure(str(error) or type(error).__name__, retryable=error.retryable)
     except StepTimedOut:
@@ -182,10 +189,12 @@ def succeed(run: WorkflowRun, step: StepRun, result: StepResult) -> None:
                                   model=line.model, units_in=line.units_in, units_out=line.units_out,
                                   unit_price_in=line.unit_price_in, unit_price_out=line.unit_price_out,
                                   amount=line.amount, currency=line.currency, user_id=run.triggered_by,
-                                  workflow_id=run.workflow_id))
+                                  workflow_id=run.workflow_id, saved=memo.saved_by(result)))
         step.cost = (step.cost or Decimal("0")) + line.amount
         run.cost_total = (run.cost_total or Decimal("0")) + line.amount
     enforcement.settle_step(run, step, amount)
+    step.cache_hit = isinstance(result, memo.CachedResult)
+    memo.after_success(result)
     close_attempt(step, "succeeded", output=result.output, cost=amount,
                   output_bytes=len(json.dumps(result.output, default=str)))
     move_step(step, "succeeded", output=result.output, error=None, finished_at=utcnow())

@@ -22,6 +22,7 @@ class StepSpec:
     backoff: tuple[float, ...] = DEFAULT_BACKOFF
     timeout: int | None = None
     queue: str = DEFAULT_QUEUE
+    cache: dict[str, Any] | None = None  # {"ttl": seconds, "refresh": bool}: memoization (webapp/memory/memo.py)
 
     def backoff_for(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` (1-based); the last value repeats."""
@@ -50,7 +51,8 @@ def _spec(raw: dict[str, Any], workflow_queue: str) -> StepSpec:
     backoff = tuple(retry.get("backoff") or DEFAULT_BACKOFF)
     return StepSpec(id=raw["id"], uses=raw["uses"], needs=tuple(raw.get("needs") or ()),
                     with_=dict(raw.get("with") or {}), retry_max=int(retry.get("max", 0)),
-                    backoff=backoff, timeout=raw.get("timeout"), queue=raw.get("queue") or workflow_queue)
+                    backoff=backoff, timeout=raw.get("timeout"), queue=raw.get("queue") or workflow_queue,
+                    cache=raw.get("cache"))
 
 
 _plans: dict[tuple[int, str], Plan] = {}

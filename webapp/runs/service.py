@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from webapp.exceptions import NotFound
 from webapp.extensions import db
+from webapp.memory.memo import saved_by_step
 from webapp.runs.checkpoints import checkpoint_state
 from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
@@ -63,6 +64,7 @@ def runs_query(*, status: str | None = None, workflow: str | None = None, trigge
 
 def run_json(run: WorkflowRun) -> dict[str, Any]:
     plan = plan_for(run.version)
+    saved = saved_by_step(run.id)
     steps = []
     for step in run.steps:
         spec = plan.spec(step.step_key)
@@ -70,6 +72,7 @@ def run_json(run: WorkflowRun) -> dict[str, Any]:
             "step_id": step.step_key, "uses": spec.uses, "needs": list(spec.needs), "status": step.status,
             "attempt": step.attempt, "started_at": iso(step.started_at), "finished_at": iso(step.finished_at),
             "output": step.output, "error": step.error, "cost": money(step.cost), "cache_hit": step.cache_hit,
+            "saved": money(saved.get(step.id)),
             "attempts": [attempt_json(attempt) for attempt in step.attempts],
         })
     return {

@@ -17,6 +17,7 @@ BUILTIN_MODULES = (
     "webapp.steps.llm_kind",
     "webapp.steps.python_kind",
     "webapp.steps.control_kinds",
+    "webapp.steps.memory_kinds",
 )
 
 _kinds: dict[str, StepKind] = {}

@@ -196,9 +196,11 @@ def _policy_errors(step: dict[str, Any]) -> list[tuple[str, str]]:
         errors.append(("timeout", f"must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}"))
     cache = step.get("cache")
     if cache is not None:
-        if not isinstance(cache, dict) or set(cache) != {"ttl"} or not _is_int(cache["ttl"]) \
-                or not 0 < cache["ttl"] <= MAX_CACHE_TTL_SECONDS:
-            errors.append(("cache", f'must be {{"ttl": seconds}} with 1 to {MAX_CACHE_TTL_SECONDS} seconds'))
+        if not isinstance(cache, dict) or "ttl" not in cache or not set(cache) <= {"ttl", "refresh"} \
+                or not _is_int(cache["ttl"]) or not 0 < cache["ttl"] <= MAX_CACHE_TTL_SECONDS \
+                or not isinstance(cache.get("refresh", False), bool):
+            errors.append(("cache", f'must be {{"ttl": seconds}} with 1 to {MAX_CACHE_TTL_SECONDS} seconds, '
+                                    f'and optionally "refresh": true to recompute and replace the cached result'))
         elif isinstance(step.get("uses"), str) and has_kind(step["uses"]) and not get_kind(step["uses"]).memoizable:
             errors.append(("cache", f"{step['uses']} is not memoizable, so it cannot be cached"))
     return errors

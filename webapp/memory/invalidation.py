@@ -1,0 +1,142 @@
+"""Keeping every process's L1 honest: the invalidation listener and the after-commit hook.
+
+A write changes L3 (and L4) inside the caller's transaction and queues its invalidation on
+the session. Only when that transaction commits does ``after_commit`` bump the key's
+generation in Redis, delete the L2 copy and publish the key on ``memory:invalidate``; a
+rollback drops the queue (a rolled-back savepoint does
+not: invalidating a key that did not change costs one L2 miss, never a stale read). Every
+process runs one ``Listener`` thread subscribed to that channel, which evicts the key from
+its L1.
+
+L1 is used only while the subscription is known to be live. When the connection drops, the
+listener turns L1 off and flushes it, logs that, and reconnects; L1 comes back (empty) once
+the new subscription is confirmed, so an invalidation missed in between cannot leave a stale
+entry. Whatever happens to Redis, no L1 entry outlives ``MEMORY_L1_TTL_SECONDS``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from redis import Redis, RedisError
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from webapp.memory.keys import CHANNEL, SEPARATOR
+
+if TYPE_CHECKING:
+    from webapp.memory.store import MemoryStore
+
+log = logging.getLogger(__name__)
+PENDING = "flowdeck_memory_pending"
+LOCKS = "flowdeck_memory_locks"
+RECONNECT_SECONDS = (0.05, 0.2, 1.0, 2.0)
+SUBSCRIBER_NAME = "flowdeck-memory-sub"
+
+
+def queue(session: Session, store: MemoryStore, op: tuple) -> None:
+    """Apply ``op`` to Redis and every L1 once ``session``'s transaction commits."""
+    session.info.setdefault(PENDING, []).append((store, op))
+
+
+def hold_lock(session: Session, store: MemoryStore, name: str, token: str) -> None:
+    """Release the stampede lock ``name`` when the session's current work ends."""
+    session.info.setdefault(LOCKS, []).append((store, name, token))
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the changes are not durable until the outer transaction commits
+    pending = session.info.pop(PENDING, None)
+    if pending:
+        by_store: dict[int, tuple[MemoryStore, list[tuple]]] = {}
+        for store, op in pending:
+            by_store.setdefault(id(store), (store, []))[1].append(op)
+        for store, ops in by_store.values():
+            store.apply(ops)
+    _release_locks(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING, None)
+        _release_locks(session)
+
+
+def _release_locks(session: Session) -> None:
+    from webapp.memory.stampede import release
+
+    for store, name, token in session.info.pop(LOCKS, []):
+        release(store, name, token)
+
+
+def message_for(op: tuple, origin: str) -> str:
+    """``k|origin|ns|key`` or ``n|origin|ns``; a process skips its own messages, having
+    already evicted the key from its L1 when it committed."""
+    return SEPARATOR.join((op[0], origin, *(op[1:3] if op[0] == "k" else op[1:2])))
+
+
+class Listener(threading.Thread):
+    """Evicts invalidated keys from this process's L1; flushes stats about once a second."""
+
+    def __init__(self, store: MemoryStore, url: str, pid: int) -> None:
+        super().__init__(name="memory-invalidation", daemon=True)
+        self.store = store
+        self.url = url
+        self.pid = pid
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        failures = 0
+        while not self.stopped.is_set():
+            try:
+                self._listen()
+            except Exception as error:  # any failure: L1 off and empty, then reconnect
+                self.store.subscription_lost(error)
+                delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
+                failures += 1
+                self.stopped.wait(delay)
+            else:
+                failures = 0
+
+    def _listen(self) -> None:
+        client = Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=2,
+                                client_name=f"{SUBSCRIBER_NAME}-{self.pid}", retry=Retry(NoBackoff(), 0))
+        pubsub = client.pubsub()
+        try:
+            pubsub.subscribe(CHANNEL)
+            while not self.stopped.is_set():
+                message = pubsub.get_message(timeout=1.0)
+                if message is not None:
+                    self._handle(message)
+                self.store.tick()
+        finally:
+            try:
+                pubsub.close()
+                client.close()
+            except (RedisError, OSError):
+                pass
+
+    def _handle(self, message: dict) -> None:
+        if message["type"] == "subscribe":
+            self.store.subscription_ready()
+            return
+        if message["type"] != "message":
+            return
+        parts = message["data"].decode().split(SEPARATOR)
+        if len(parts) > 1 and parts[1] == self.store.origin:
+            return
+        if parts[0] == "k" and len(parts) == 4:
+            self.store.l1.invalidate((parts[2], parts[3]))
+        elif parts[0] == "n" and len(parts) == 3:
+            self.store.l1.invalidate_namespace(parts[2])
+        else:
+            log.warning("memory: ignoring an invalidation message we cannot read: %r", message["data"][:200])
+
+    def stop(self) -> None:
+        self.stopped.set()
