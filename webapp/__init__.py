@@ -107,6 +107,8 @@ def register_blueprints(app: Flask) -> None:
     from webapp.console.views import bp as console_bp
     from webapp.costs.api import bp as costs_api_bp
     from webapp.costs.views import bp as costs_bp
+    from webapp.decomposition.api import bp as decompositions_api_bp
+    from webapp.decomposition.views import bp as decompositions_bp
     from webapp.events.api import bp as events_api_bp
     from webapp.events.views import bp as events_bp
     from webapp.events.webhooks.api import bp as webhooks_api_bp
@@ -140,11 +142,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(workflows_bp)
     app.register_blueprint(memory_bp)
     app.register_blueprint(costs_bp)
+    app.register_blueprint(decompositions_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(create_api_blueprint([
         auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp,
-        costs_api_bp,
+        costs_api_bp, decompositions_api_bp,
         events_api_bp, webhooks_api_bp,
         memory_api_bp, openapi_bp,
     ]))
@@ -161,6 +164,7 @@ def register_blueprints(app: Flask) -> None:
     add_nav_item(app, NavItem("Events", "events.index", order=93, group="admin"))
     add_nav_item(app, NavItem("Webhooks", "webhooks.index", "admin", order=94, group="admin"))
     add_nav_item(app, NavItem("Workflows", "workflows.index", order=10))
+    add_nav_item(app, NavItem("Decompositions", "decompositions.index", order=30, group="operate"))
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["nav_groups"] = nav_groups
     register_filters(app)

@@ -167,6 +167,9 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "HTTP_ALLOWED_HOSTS": tuple(host.lower() for host in read.items("HTTP_ALLOWED_HOSTS", "127.0.0.1,localhost")),
         "STEP_PLUGINS": read.items("STEP_PLUGINS"),
         "WORKFLOW_MAX_DEFINITION_BYTES": read.integer("WORKFLOW_MAX_DEFINITION_BYTES", 64 * 1024, minimum=1024),
+        # A decomposition becomes one workflow, and a workflow holds at most 500 steps.
+        "DECOMPOSITION_MAX_TASKS": read.integer("DECOMPOSITION_MAX_TASKS", 500, minimum=1, maximum=500),
+        "DECOMPOSITION_MAX_DEPTH": read.integer("DECOMPOSITION_MAX_DEPTH", 8, minimum=1, maximum=50),
         "LOG_FORMAT": read.choice("LOG_FORMAT", "text", LOG_FORMATS),
         "LOG_LEVEL": read.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         "TRUSTED_PROXIES": read.integer("TRUSTED_PROXIES", 0, minimum=0, maximum=10),

@@ -10,6 +10,7 @@ from webapp.costs.budget_models import (  # noqa: F401
     Price,
 )
 from webapp.costs.models import CostRecord  # noqa: F401
+from webapp.decomposition.models import Decomposition  # noqa: F401
 from webapp.events.models import Event  # noqa: F401
 from webapp.events.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery  # noqa: F401
 from webapp.leases import Lease  # noqa: F401
