@@ -8,7 +8,7 @@ def test_panel_page_shows_a_card_per_component(client, redis, login_as):
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     assert "<html" in html and 'id="health-panel"' in html
-    assert 'hx-trigger="every 5s"' in html
+    assert 'hx-trigger="every 5s, sse:health"' in html
     for name in ("database", "redis", "rabbitmq", "workers"):
         assert f'data-testid="check-{name}"' in html
     assert "not configured" in html and "noeviction" in html
@@ -37,7 +37,7 @@ def test_poll_interval_is_configurable(app, client, redis, login_as):
     login_as("viewer")
     with health_settings(app, HEALTH_POLL_SECONDS=2):
         html = client.get("/health").get_data(as_text=True)
-    assert 'hx-trigger="every 2s"' in html
+    assert 'hx-trigger="every 2s, sse:health"' in html
 
 
 def test_overview_loads_the_health_summary(client, redis, login_as):

@@ -54,7 +54,7 @@ def test_polling_fragment_is_the_live_block_and_stops_once_the_run_is_finished(c
     assert live.status_code == 200 and live.headers["Cache-Control"] == "no-store"
     html = live.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="run-live"') and "<html" not in html
-    assert 'hx-trigger="every 2s"' in html
+    assert 'hx-trigger="every 2s, sse:run, sse:step" data-live-fallback' in html
     finished = client.get(f"/runs/{done.id}", headers={"HX-Request": "true"})
     assert finished.status_code == 286
     assert "hx-trigger" not in finished.get_data(as_text=True)
