@@ -97,7 +97,7 @@ def test_dark_mode_follows_the_system_and_a_chosen_theme_is_remembered(browser: 
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     background = "() => getComputedStyle(document.body).backgroundColor"
     dark = page.evaluate(background)
-    toggle = page.get_by_role("button", name="Switch colour theme")
+    toggle = page.locator("[data-theme-toggle]")
     expect(toggle).to_have_text("Theme: auto")
     toggle.click()
     expect(toggle).to_have_text("Theme: light")
@@ -106,7 +106,7 @@ def test_dark_mode_follows_the_system_and_a_chosen_theme_is_remembered(browser: 
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-theme", "light")
     assert page.evaluate(background) == light
-    toggle = page.get_by_role("button", name="Switch colour theme")
+    toggle = page.locator("[data-theme-toggle]")
     toggle.click()
     toggle.click()
     expect(toggle).to_have_text("Theme: auto")

@@ -106,3 +106,23 @@ function openTarget() {
 
 window.addEventListener("hashchange", openTarget);
 document.addEventListener("DOMContentLoaded", openTarget);
+
+// A box that scrolls sideways (a wide table, the timeline) must be reachable from the keyboard:
+// it gets a tab stop only while its content overflows it.
+function markScrollables(root) {
+  (root || document).querySelectorAll(".table-wrap, .scroll-x").forEach(function (box) {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      box.setAttribute("tabindex", "0");
+      if (!box.hasAttribute("aria-label")) {
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", "Scrollable table");
+      }
+    } else if (box.getAttribute("tabindex") === "0") {
+      box.removeAttribute("tabindex");
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", function () { markScrollables(document); });
+document.addEventListener("htmx:afterSettle", function (event) { markScrollables(event.detail.elt); });
+window.addEventListener("resize", function () { markScrollables(document); });

@@ -1,0 +1,68 @@
+"""axe-core on every console page, as a viewer and as an admin, at 390 and 1,440 px: no serious
+or critical violation. axe is vendored for the tests only (scripts/vendor_axe.sh)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.test_run_pages import start_run  # noqa: F401 (shared fixture)
+from tests.e2e.test_users_admin import sign_in
+
+AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
+BLOCKING = ("serious", "critical")
+
+
+def violations(page: Page) -> list[str]:
+    """Blocking axe findings on the page as it stands, one line each (rule, impact, first target)."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.evaluate(AXE)  # through the DevTools protocol, so the page's CSP does not apply
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.map(
+            v => [v.id, v.impact, v.nodes.map(n => n.target.join(" ")).slice(0, 3).join(" | ")]);
+    }""")
+    return [f"{rule} ({impact}): {targets}" for rule, impact, targets in found if impact in BLOCKING]
+
+
+def sidebar_pages(page: Page) -> list[str]:
+    return page.evaluate("""() => Array.from(document.querySelectorAll('nav[aria-label="Main"] a'))
+                                     .map(a => a.getAttribute("href"))""")
+
+
+@pytest.fixture
+def console_data(db, make_user, start_run):  # noqa: F811
+    run_id = start_run({"name": "audited", "params": {"who": {"type": "string", "default": "Ada"}}, "steps": [
+        {"id": "greet", "uses": "template.render", "with": {"template": "hello {{ params.who }}"}},
+        {"id": "review", "uses": "gate.approval", "needs": ["greet"], "with": {"prompt": "Ship it?"}}]})
+    return run_id, make_user("viewer", name="Someone Else")
+
+
+@pytest.mark.parametrize("width", [390, 1440])
+@pytest.mark.parametrize("role", ["viewer", "admin"])
+def test_every_page_has_no_serious_accessibility_violation(browser: Browser, live_server, console_data, make_user,
+                                                           role, width):
+    run_id, other = console_data
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    sign_in(page, live_server, make_user(role).email)
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    paths = sidebar_pages(page) + [f"/runs/{run_id}", "/workflows/audited", "/workflows/audited/versions"]
+    if role == "admin":
+        paths += [f"/users/{other.id}"]
+    found = {}
+    for path in dict.fromkeys(paths):
+        response = page.goto(f"{live_server}{path}")
+        assert response.status == 200, path
+        problems = violations(page)
+        if problems:
+            found[path] = problems
+    context.close()
+    assert found == {}, "\n".join(f"{path}: {problem}" for path, problems in found.items() for problem in problems)
+
+
+@pytest.mark.parametrize("path", ["/login", "/register"])
+def test_the_sign_in_pages_have_no_serious_accessibility_violation(page: Page, live_server, path):
+    page.goto(f"{live_server}{path}")
+    assert violations(page) == []
