@@ -44,6 +44,16 @@ def load_dev_env(path: Path) -> dict[str, str]:
     return values
 
 
+def private_database(instance: Path) -> None:
+    """The embedded SQLite file holds password hashes and session ids: mode 0600 like dev.env.
+    Created empty here before the migrations open it (SQLite would use the umask, usually 0644),
+    and tightened if an older start left it readable by others."""
+    path = instance / "flowdeck.db"
+    instance.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
 def find_redis_server(path: str | None = None) -> str:
     found = shutil.which("redis-server", path=path)
     if found:
@@ -116,6 +126,8 @@ def run(port: int) -> int:
     env.setdefault("FLOWDECK_ENV", "development")
     env["FLOWDECK_INSTANCE_DIR"] = str(instance)
     env["FLASK_APP"] = "wsgi"
+    if not env.get("DATABASE_URL"):
+        private_database(instance)
     env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
     bin_dir = Path(sys.executable).parent
     supervisor = Supervisor()

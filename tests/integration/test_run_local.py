@@ -84,6 +84,7 @@ def test_make_run_serves_the_console_and_stops_cleanly_on_sigint(tmp_path):
         assert (tmp_path / "flowdeck.db").exists()
         assert "Created workflow hello (version 1)." in "".join(output.lines)
         assert oct((tmp_path / "dev.env").stat().st_mode & 0o777) == "0o600"
+        assert oct((tmp_path / "flowdeck.db").stat().st_mode & 0o777) == "0o600"
         children = stop(process, output)
         assert len(children) == 4  # redis, worker, event dispatcher, console
         deadline = time.monotonic() + 10
