@@ -16,8 +16,17 @@ PARAM_FIELDS = frozenset({"type", "required", "default", "description"})
 MAX_PARAMS = 100
 
 
-def _is_integer(value: Any) -> bool:
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_integer(value: Any) -> bool:
+    """A 64-bit integer: what PostgreSQL, JavaScript clients (as BigInt) and most step kinds
+    keep exact. A larger one is refused rather than silently becoming a float like ``1e+26``."""
+    return _is_int(value) and INT64_MIN <= value <= INT64_MAX
 
 
 def _is_number(value: Any) -> bool:
@@ -36,6 +45,8 @@ TYPE_CHECKS = {
 
 def type_name(value: Any) -> str:
     """The JSON name of a Python value's type, for messages."""
+    if _is_int(value) and not _is_integer(value):
+        return "an integer outside the 64-bit range"
     for name in ("boolean", "integer", "number", "string", "object", "array"):
         if TYPE_CHECKS[name](value):
             return name
@@ -91,7 +102,10 @@ def check_params(params_schema: dict[str, Any], given: Any) -> tuple[dict[str, A
             resolved[name] = copy.deepcopy(spec.get("default"))
             continue
         value = given[name]
-        if not TYPE_CHECKS[spec["type"]](value):
+        if _is_int(value) and not _is_integer(value) and spec["type"] in ("integer", "number"):
+            errors.append({"param": name, "message": f"must be between {INT64_MIN} and {INT64_MAX} "
+                                                     "(a 64-bit integer)"})
+        elif not TYPE_CHECKS[spec["type"]](value):
             errors.append({"param": name, "message": f"must be {spec['type']}, got {type_name(value)}"})
         resolved[name] = value
     return resolved, errors
