@@ -1,12 +1,20 @@
-"""Benchmark the workflow engine against bare RQ on the same two workers, in the same run.
+"""Benchmark the workflow engine against bare RQ on the same number of workers, in one run.
 
 Scenarios (no-op steps: ``control.sleep`` for 0 seconds, so what is measured is the engine):
 - fan-out: one run of 200 independent steps;
 - chain: one run of 50 steps, each needing the previous one.
-Baselines: the same number of bare RQ no-op jobs on the same workers, enqueued together for the
-fan-out, and linked with RQ's ``depends_on`` for the chain. Prints steps/second, the per-step
-engine overhead ((engine - bare) / steps, wall clock), the ratio engine/bare, and p50/p95 of
-the hand-off in the chains (next start - previous end).
+Configurations, each with its own fresh worker processes (2 by default), one after the other:
+- bare RQ, forking ``Worker`` (``rq worker``): the baseline every ratio is against;
+- bare RQ, ``SimpleWorker`` (no fork at all): the floor RQ itself can reach;
+- the engine in its default mode (``flask worker``, persistent work horse);
+- the engine in the forking mode (``flask worker --mode fork``), for comparison.
+Bare RQ runs the same number of no-op jobs, enqueued together for the fan-out and linked with
+RQ's ``depends_on`` for the chain. Prints jobs or steps per second, the ratio to bare forking
+RQ (higher is better), and p50/p95 of the chain's hand-off (next start - previous end).
+
+A last, separate pass counts the SQL statements and pool checkouts per step in the engine's
+workers (``bench/sql_count.py``, loaded through ``STEP_PLUGINS``), so the timed runs carry no
+counting overhead.
 
     .venv/bin/python bench/engine.py [--fanout 200] [--chain 50] [--workers 2]
 
@@ -18,11 +26,13 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -32,10 +42,30 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 TIMEOUT_S = 300
+NOOP = "bench.noop.noop"
 
 
-def noop() -> None:
-    """The bare RQ job of the baseline."""
+@dataclass
+class Result:
+    seconds: float
+    hand_offs_ms: list[float]
+
+
+@dataclass(frozen=True)
+class Config:
+    label: str
+    engine: bool
+    command: tuple[str, ...]
+
+
+def configs(redis_url: str) -> list[Config]:
+    rq = (str(BIN / "rq"), "worker", "--url", redis_url, "--path", str(ROOT), "--logging_level", "WARNING")
+    return [
+        Config("bare RQ, forking Worker", False, (*rq, "-w", "rq.worker.Worker")),
+        Config("bare RQ, SimpleWorker (floor)", False, (*rq, "-w", "rq.worker.SimpleWorker")),
+        Config("engine, persistent (default)", True, (str(BIN / "flask"), "worker", "--mode", "persistent")),
+        Config("engine, fork", True, (str(BIN / "flask"), "worker", "--mode", "fork")),
+    ]
 
 
 def admin_dsn(url) -> str:
@@ -56,7 +86,12 @@ def wait(check, what: str):
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def engine_run(slug: str, steps: int) -> tuple[float, list[float]]:
+def gaps_ms(spans: list[tuple]) -> list[float]:
+    """Hand-off times in a chain: each start minus the previous end."""
+    return [(b[0] - a[1]).total_seconds() * 1000 for a, b in zip(spans, spans[1:], strict=False)]
+
+
+def engine_run(slug: str, steps: int) -> Result:
     from webapp.extensions import db
     from webapp.runs import actions
     from webapp.runs.service import get_run
@@ -73,41 +108,88 @@ def engine_run(slug: str, steps: int) -> tuple[float, list[float]]:
     run = get_run(run_id)
     assert run.status == "succeeded" and len(run.steps) == steps, run.error
     ordered = sorted(run.steps, key=lambda s: s.started_at)
-    return elapsed, gaps_ms([(s.started_at, s.finished_at) for s in ordered])
+    return Result(elapsed, gaps_ms([(s.started_at, s.finished_at) for s in ordered]))
 
 
-def gaps_ms(spans: list[tuple]) -> list[float]:
-    """Hand-off times in a chain: each start minus the previous end."""
-    return [(b[0] - a[1]).total_seconds() * 1000 for a, b in zip(spans, spans[1:], strict=False)]
-
-
-def bare_run(count: int, chained: bool) -> tuple[float, list[float]]:
+def bare_run(count: int, chained: bool) -> Result:
     from webapp.queues import get_queue
 
     queue = get_queue()
     started = time.perf_counter()
     jobs, previous = [], None
     for _ in range(count):
-        previous = queue.enqueue("bench.engine.noop", depends_on=previous if chained else None,
+        previous = queue.enqueue(NOOP, depends_on=previous if chained else None,
                                  job_timeout=60, result_ttl=600, failure_ttl=600)
         jobs.append(previous)
     wait(lambda: all(job.get_status(refresh=True) == "finished" for job in jobs), "bare RQ jobs")
     elapsed = time.perf_counter() - started
     for job in jobs:
         job.refresh()
-    return elapsed, gaps_ms([(job.started_at, job.ended_at) for job in jobs])
+    return Result(elapsed, gaps_ms([(job.started_at, job.ended_at) for job in jobs]))
 
 
-def report(name: str, steps: int, engine: tuple[float, list[float]], bare: tuple[float, list[float]], chained: bool):
-    (engine_s, engine_hand), (bare_s, bare_hand) = engine, bare
-    print(f"{name}: {steps} steps")
-    print(f"  engine   {engine_s:7.2f}s  {steps / engine_s:8.1f} steps/s")
-    print(f"  bare RQ  {bare_s:7.2f}s  {steps / bare_s:8.1f} jobs/s")
-    print(f"  engine overhead per step {(engine_s - bare_s) / steps * 1000:6.1f} ms   "
-          f"ratio engine/bare {engine_s / bare_s:5.2f}x")
-    if chained:
-        print(f"  hand-off p50/p95: engine {percentile(engine_hand, 50):.1f}/{percentile(engine_hand, 95):.1f} ms, "
-              f"bare RQ {percentile(bare_hand, 50):.1f}/{percentile(bare_hand, 95):.1f} ms")
+class WorkerPool:
+    """``count`` worker processes of one configuration, each in its own process group."""
+
+    def __init__(self, command: tuple[str, ...], count: int, env: dict[str, str]) -> None:
+        self.processes = [subprocess.Popen([*command, "--name", f"bench-{os.getpid()}-{index}-{time.time_ns()}"],
+                                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                           start_new_session=True) for index in range(count)]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
+
+
+def measure(config: Config, args, env: dict[str, str], pools: list[WorkerPool]) -> tuple[Result, Result]:
+    pool = WorkerPool(config.command, args.workers, env)
+    pools.append(pool)
+    try:
+        bare_run(args.workers * 5, chained=False)  # warm-up: workers up, imports done
+        if config.engine:
+            return engine_run("bench-fanout", args.fanout), engine_run("bench-chain", args.chain)
+        return bare_run(args.fanout, False), bare_run(args.chain, True)
+    finally:
+        pool.stop()
+
+
+def count_statements(args, env: dict[str, str], pools: list[WorkerPool]) -> dict[str, dict[str, float]]:
+    from bench.sql_count import KEY
+    from webapp.queues import redis_connection
+
+    counting_env = {**env, "STEP_PLUGINS": "bench.sql_count"}
+    counts = {}
+    for slug, steps in (("bench-fanout", args.fanout), ("bench-chain", args.chain)):
+        pool = WorkerPool(configs(env["REDIS_URL"])[2].command, args.workers, counting_env)
+        pools.append(pool)
+        try:
+            bare_run(args.workers * 5, chained=False)
+            redis_connection().delete(KEY)
+            engine_run(slug, steps)
+            totals = {k.decode(): int(v) for k, v in redis_connection().hgetall(KEY).items()}
+        finally:
+            pool.stop()
+        counts[slug] = {name: value / steps for name, value in totals.items()}
+    return counts
+
+
+def print_table(args, results: dict[str, tuple[Result, Result]]) -> None:
+    base_fan, base_chain = results["bare RQ, forking Worker"]
+    print(f"== {args.workers} worker processes per configuration; fan-out {args.fanout} steps, "
+          f"chain {args.chain} steps; ratio = throughput / bare forking RQ")
+    header = ("configuration", "fan-out/s", "ratio", "chain/s", "ratio", "hand-off p50/p95 ms")
+    print("{:32} {:>10} {:>6} {:>8} {:>6} {:>20}".format(*header))
+    for label, (fan, chain) in results.items():
+        hand = f"{percentile(chain.hand_offs_ms, 50):.1f}/{percentile(chain.hand_offs_ms, 95):.1f}"
+        print(f"{label:32} {args.fanout / fan.seconds:10.1f} {base_fan.seconds / fan.seconds:5.2f}x "
+              f"{args.chain / chain.seconds:8.1f} {base_chain.seconds / chain.seconds:5.2f}x {hand:>20}")
 
 
 def main() -> None:
@@ -126,21 +208,19 @@ def main() -> None:
            "DATABASE_URL": database_url,
            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
            "SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET": secrets.token_urlsafe(48),
-           "LOG_LEVEL": "warning", "FLASK_APP": "wsgi", "AMQP_URL": ""}
+           "LOG_LEVEL": "warning", "FLASK_APP": "wsgi", "AMQP_URL": "", "RECONCILE_INTERVAL_SECONDS": "0"}
     os.environ.update(env)
-    workers: list[subprocess.Popen] = []
+    pools: list[WorkerPool] = []
     try:
-        run_bench(args, env, workers)
+        run_bench(args, env, pools)
     finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
+        for pool in pools:
+            pool.stop()
         with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_bench(args, env: dict[str, str], workers: list[subprocess.Popen]) -> None:
+def run_bench(args, env: dict[str, str], pools: list[WorkerPool]) -> None:
     from flask_migrate import upgrade
 
     from webapp import create_app
@@ -157,13 +237,13 @@ def run_bench(args, env: dict[str, str], workers: list[subprocess.Popen]) -> Non
         create_workflow({"name": "bench-chain", "steps": [
             {"id": f"s{i}", **noop_step, **({"needs": [f"s{i - 1}"]} if i else {})} for i in range(args.chain)]})
         db.session.commit()
-        for index in range(args.workers):
-            workers.append(subprocess.Popen([str(BIN / "flask"), "worker", "--name", f"bench-{os.getpid()}-{index}"],
-                                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        bare_run(args.workers * 5, chained=False)  # warm-up: workers up, imports done
-        print(f"== engine vs bare RQ, {args.workers} worker processes, same Redis and run")
-        report("fan-out", args.fanout, engine_run("bench-fanout", args.fanout), bare_run(args.fanout, False), False)
-        report("chain", args.chain, engine_run("bench-chain", args.chain), bare_run(args.chain, True), True)
+        results = {config.label: measure(config, args, env, pools) for config in configs(env["REDIS_URL"])}
+        print_table(args, results)
+        counts = count_statements(args, env, pools)
+        for slug, label in (("bench-fanout", "fan-out"), ("bench-chain", "chain")):
+            per_step = counts[slug]
+            print(f"SQL per step in the engine's workers, {label}: {per_step.get('statements', 0):.1f} statements, "
+                  f"{per_step.get('checkouts', 0):.1f} pool checkouts (counted by bench/sql_count.py)")
         redis_connection().flushdb()
 
 
