@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.clock import utcnow
 from webapp.costs.budget_models import Budget, BudgetAlert, BudgetPeriod, BudgetReservation
+from webapp.costs.models import CostRecord
 from webapp.costs.periods import period_start
 from webapp.events import publish
 from webapp.extensions import db
@@ -75,10 +76,22 @@ def applicable_budgets(workflow_id: int | None, user_id: int | None, *, policies
     return list(db.session.scalars(query.order_by(Budget.id)).all())
 
 
-def ensure_period(budget_id: int, start: datetime) -> None:
+def recorded_spend(budget: Budget, start: datetime):
+    """The spend already recorded in the budget's scope since ``start`` (a SQL expression)."""
+    query = select(func.coalesce(func.sum(CostRecord.amount), 0)).where(CostRecord.created_at >= start)
+    if budget.scope == "workflow":
+        query = query.where(CostRecord.workflow_id == budget.scope_id)
+    elif budget.scope == "user":
+        query = query.where(CostRecord.user_id == budget.scope_id)
+    return query.scalar_subquery()
+
+
+def ensure_period(budget: Budget, start: datetime) -> None:
+    """Create the period's counters on first use. Its spend starts from what is already recorded
+    in the period, so a budget created mid-month sees the month's spend, as the dashboard does."""
     db.session.execute(insert_ignoring_conflicts(
-        BudgetPeriod, {"budget_id": budget_id, "period_start": start, "spent": ZERO, "reserved": ZERO},
-        ["budget_id", "period_start"]))
+        BudgetPeriod, {"budget_id": budget.id, "period_start": start, "spent": recorded_spend(budget, start),
+                       "reserved": ZERO}, ["budget_id", "period_start"]))
 
 
 def _period_row(budget_id: int, start: datetime):
@@ -86,10 +99,12 @@ def _period_row(budget_id: int, start: datetime):
 
 
 def usage_of(budget: Budget, start: datetime) -> tuple[Decimal, Decimal]:
-    """``(spent, reserved)`` of one budget period (zero before anything touched it)."""
+    """``(spent, reserved)`` of one budget period; before its first use, what is recorded in it."""
     row = db.session.execute(select(BudgetPeriod.spent, BudgetPeriod.reserved)
                              .where(_period_row(budget.id, start))).one_or_none()
-    return (row.spent, row.reserved) if row is not None else (ZERO, ZERO)
+    if row is None:
+        return Decimal(db.session.scalar(select(recorded_spend(budget, start)))), ZERO
+    return row.spent, row.reserved
 
 
 def reserve(budgets: list[Budget], amount: Decimal, *, run_id: int, step_run_id: int, attempt: int,
@@ -112,7 +127,7 @@ def reserve(budgets: list[Budget], amount: Decimal, *, run_id: int, step_run_id:
         statement = statement.execution_options(synchronize_session=False)
         row = db.session.execute(statement).one_or_none()
         if row is None:  # the period's first reservation, or a refusal
-            ensure_period(budget.id, start)
+            ensure_period(budget, start)
             row = db.session.execute(statement).one_or_none()
         if row is None:
             savepoint.rollback()
@@ -156,7 +171,7 @@ def settle(step_run_id: int, attempt: int, actual: Decimal, *, workflow_id: int 
         for budget in applicable_budgets(workflow_id, user_id):
             if budget.id not in charged:
                 start = period_start(budget.period, now)
-                ensure_period(budget.id, start)
+                ensure_period(budget, start)
                 check_alerts(budget, start, _move(budget.id, start, spent=actual, reserved=ZERO))
 
 

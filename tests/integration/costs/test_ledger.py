@@ -112,3 +112,24 @@ def test_spend_without_a_reservation_still_counts_against_the_budgets_that_apply
         ledger.settle(steps[0], 1, Decimal("2"), workflow_id=None, user_id=None)
         db.session.commit()
         assert usage(db, budget) == (Decimal("2"), Decimal("0"))
+
+
+def test_a_budget_created_mid_period_counts_the_spend_already_recorded_in_its_scope(
+        app, db, make_budget, step_rows):
+    from webapp.costs.models import CostRecord
+    from webapp.runs.models import WorkflowRun
+
+    run_id, steps = step_rows(2)
+    workflow_id = db.session.get(WorkflowRun, run_id).workflow_id
+    for moment, amount in ((NOON - timedelta(days=1), "5"), (NOON - timedelta(hours=2), "0.75")):
+        db.session.add(CostRecord(run_id=run_id, step_run_id=steps[0], attempt=len(str(amount)), kind="llm",
+                                  amount=Decimal(amount), workflow_id=workflow_id, created_at=moment))
+    db.session.commit()
+    daily = make_budget("1", "pause", scope="workflow", scope_id="rows")
+    other = make_budget("1", "pause", scope="user", scope_id=db.session.get(WorkflowRun, run_id).triggered_by)
+    with frozen_at(NOON):
+        assert usage(db, daily) == (Decimal("0.75"), Decimal("0"))  # yesterday's 5 is another period
+        assert usage(db, other) == (Decimal("0"), Decimal("0"))  # those records name no user
+        assert not reserve_one(daily.id, run_id, steps[1], "0.5")  # 0.75 + 0.5 would pass 1
+        assert reserve_one(daily.id, run_id, steps[1], "0.25")
+        assert usage(db, daily) == (Decimal("0.75"), Decimal("0.25"))
