@@ -16,6 +16,7 @@ from webapp.extensions import db, htmx
 from webapp.fragments import polled, render_block
 from webapp.health.panel import sparkline_points
 from webapp.memory import keys, service
+from webapp.memory.memo import saved_by_step
 from webapp.memory.models import MAX_KEY_CHARS
 from webapp.memory.stats import TIERS
 from webapp.security import require_role
@@ -28,6 +29,12 @@ CHART_MINUTES = 60
 class BrowseQuery(Query):
     prefix: str = Field(default="", max_length=MAX_KEY_CHARS)
     after: str | None = Field(default=None, max_length=MAX_KEY_CHARS)
+
+
+@bp.app_template_global("memo_savings")
+def memo_savings(run_id: int) -> dict:
+    """What each step's memo hit saved ({step run id: Decimal}), for the run page's badge."""
+    return saved_by_step(run_id)
 
 
 def charts(history: list[dict]) -> dict[str, str]:

@@ -27,7 +27,9 @@ def cost_records(db, run):
 
 
 def test_the_second_identical_run_is_a_hit_that_costs_nothing_and_saves_the_first_cost(
-        db, workers, make_workflow, operator, store, client, api_headers):
+        db, workers, make_workflow, operator, store, client, api_headers, login_as):
+    from webapp.formatting import money_text
+
     make_workflow(LLM)
     workers.start(1)
     first = run_of("summary", operator, topic="queues")
@@ -43,6 +45,11 @@ def test_the_second_identical_run_is_a_hit_that_costs_nothing_and_saves_the_firs
     step_json = client.get(f"/api/v3/runs/{second.id}", headers=headers).json["run"]["steps"][0]
     assert step_json["cache_hit"] is True and step_json["cost"] == "0"
     assert Decimal(step_json["saved"]) == original.cost
+
+    login_as("viewer")
+    page = client.get(f"/runs/{second.id}").get_data(as_text=True)
+    assert f'data-testid="cache-hit-ask">cache hit · saved {money_text(original.cost)}</span>' in page
+    assert "cache hit" not in client.get(f"/runs/{first.id}").get_data(as_text=True)
 
 
 def test_changed_inputs_model_or_price_miss(db, workers, make_workflow, operator, store):
