@@ -76,21 +76,6 @@ def capture(page: Page, base: str, password: str, out: Path) -> list[Path]:
     page.wait_for_load_state("networkidle")
     shots.append(out / "costs.png")
     page.screenshot(path=shots[-1], full_page=True)
-
-    page.goto(f"{base}/costs?range=30d")  # two budgets, made through the page's own form
-    for name, period, limit, policy in (("Daily LLM spend", "day", "0.05", "pause"),
-                                        ("Monthly total", "month", "1.5", "alert")):
-        form = page.get_by_test_id("new-budget")
-        form.get_by_label("Name").fill(name)
-        form.get_by_label("Period").select_option(period)
-        form.get_by_label("Limit (USD)").fill(limit)
-        form.get_by_label("At the limit").select_option(policy)
-        form.get_by_role("button", name="Create budget").click()
-        page.get_by_text("Budget created.").wait_for()
-    page.goto(f"{base}/costs?range=30d")
-    page.wait_for_load_state("networkidle")
-    shots.append(out / "costs.png")
-    page.screenshot(path=shots[-1], full_page=True)
     return shots
 
 
