@@ -33,7 +33,7 @@ def test_failed_jobs_list_shows_the_error(client, api_headers, failed_job):
     items = client.get("/api/v3/queues/default/failed", headers=headers).json["items"]
     assert [item["id"] for item in items] == [failed_job.id]
     assert "JSONDecodeError" in items[0]["error"] and items[0]["function"] == "json.loads"
-    assert items[0]["ended_at"].endswith("+00:00")
+    assert items[0]["ended_at"].endswith("Z")
 
 
 def test_workers_list_is_empty_after_the_burst_worker_left(client, api_headers, failed_job):

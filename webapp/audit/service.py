@@ -14,6 +14,7 @@ from sqlalchemy import Select, select
 from webapp.audit.context import client_ip, request_id, user_agent
 from webapp.audit.models import AuditEvent
 from webapp.extensions import db
+from webapp.formatting import iso
 from webapp.logs import escape_newlines
 
 OUTCOMES = ("success", "failure", "denied")
@@ -85,7 +86,7 @@ def events_query(*, event: str | None = None, actor_id: int | None = None, targe
 def to_dict(row: AuditEvent) -> dict[str, Any]:
     return {
         "id": row.id,
-        "at": row.at.isoformat(),
+        "at": iso(row.at),
         "event": row.event,
         "actor": None if row.actor is None else {"id": row.actor.id, "email": row.actor.email},
         "target_type": row.target_type,

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from webapp.auth.models import UserSession
 from webapp.clock import utcnow
 from webapp.extensions import db
+from webapp.formatting import iso
 from webapp.users.models import User
 
 # Writing last_seen_at on every request would turn every page view into a write.
@@ -134,9 +135,9 @@ def to_dict(row: UserSession, current_id: str | None = None) -> dict:
     return {
         "id": row.id,
         "kind": row.kind,
-        "created_at": row.created_at.isoformat(),
-        "last_seen_at": row.last_seen_at.isoformat(),
-        "expires_at": row.expires_at.isoformat(),
+        "created_at": iso(row.created_at),
+        "last_seen_at": iso(row.last_seen_at),
+        "expires_at": iso(row.expires_at),
         "ip": row.ip,
         "user_agent": row.user_agent,
         "current": row.id == current_id,

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from webapp.clock import utcnow
+from webapp.formatting import iso
 from webapp.health.checks import CheckResult, HealthCheck, Status, worst
 
 
@@ -33,7 +34,7 @@ class Snapshot:
     refreshed: bool
 
     def to_dict(self, with_details: bool = True) -> dict[str, Any]:
-        return {"status": self.status.value, "checked_at": self.checked_at.isoformat(),
+        return {"status": self.status.value, "checked_at": iso(self.checked_at),
                 "duration_ms": round(self.duration_ms, 2),
                 "checks": {name: result.to_dict(with_details) for name, result in self.checks.items()}}
 

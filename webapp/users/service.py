@@ -21,6 +21,7 @@ from webapp.clock import utcnow
 from webapp.events.service import publish
 from webapp.exceptions import Conflict, InvalidInput, NotFound
 from webapp.extensions import db
+from webapp.formatting import iso
 from webapp.users.models import ROLES, USER_STATUSES, User, normalize_email
 
 
@@ -185,8 +186,8 @@ def to_dict(user: User) -> dict[str, Any]:
         "name": user.name,
         "role": user.role,
         "status": user.status,
-        "email_verified_at": user.email_verified_at.isoformat() if user.email_verified_at else None,
-        "locked_until": user.locked_until.isoformat() if user.locked_at(now) else None,
-        "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
-        "created_at": user.created_at.isoformat(),
+        "email_verified_at": iso(user.email_verified_at),
+        "locked_until": iso(user.locked_until) if user.locked_at(now) else None,
+        "last_login_at": iso(user.last_login_at),
+        "created_at": iso(user.created_at),
     }

@@ -6,7 +6,7 @@ short-timeout client while the pages and API use the app's.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from redis import Redis
@@ -18,17 +18,11 @@ from rq.registry import FailedJobRegistry
 from webapp.audit.service import record
 from webapp.exceptions import NotFound
 from webapp.extensions import db
+from webapp.formatting import iso  # RQ keeps UTC, sometimes without tzinfo: iso() reads that as UTC
 
 # RQ's own ids are UUIDs; callers may pick ids, but nothing that could smuggle a key pattern.
 JOB_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 ERROR_LINES = 12
-
-
-def iso(moment: datetime | None) -> str | None:
-    """RQ keeps UTC, sometimes without tzinfo; the API speaks ISO 8601 with the offset."""
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def queue_names(connection: Redis, configured: list[str]) -> list[str]:

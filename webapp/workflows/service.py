@@ -16,6 +16,7 @@ from webapp.audit.service import record
 from webapp.events.service import publish
 from webapp.exceptions import Conflict, InvalidInput, NotFound
 from webapp.extensions import db
+from webapp.formatting import iso
 from webapp.workflows.definition import slugify, validate_definition
 from webapp.workflows.loading import definition_hash, load_definition
 from webapp.workflows.models import Workflow, WorkflowVersion
@@ -180,7 +181,7 @@ def to_dict(workflow: Workflow, *, version: WorkflowVersion | None = None) -> di
         "slug": workflow.slug, "name": workflow.name, "description": workflow.description,
         "current_version": workflow.current_version, "archived": workflow.archived,
         "max_concurrent_runs": workflow.max_concurrent_runs, "created_by": workflow.created_by,
-        "created_at": workflow.created_at.isoformat(), "updated_at": workflow.updated_at.isoformat(),
+        "created_at": iso(workflow.created_at), "updated_at": iso(workflow.updated_at),
     }
     if version is not None:
         data["definition"] = version.definition
@@ -189,4 +190,4 @@ def to_dict(workflow: Workflow, *, version: WorkflowVersion | None = None) -> di
 
 def version_to_dict(version: WorkflowVersion) -> dict[str, Any]:
     return {"version": version.version, "definition": version.definition, "definition_hash": version.definition_hash,
-            "created_by": version.created_by, "created_at": version.created_at.isoformat()}
+            "created_by": version.created_by, "created_at": iso(version.created_at)}
