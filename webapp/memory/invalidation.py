@@ -25,6 +25,7 @@ from redis.retry import Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from webapp.memory import keys
 from webapp.memory.keys import CHANNEL, SEPARATOR
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ PENDING = "flowdeck_memory_pending"
 LOCKS = "flowdeck_memory_locks"
 RECONNECT_SECONDS = (0.05, 0.2, 1.0, 2.0)
 SUBSCRIBER_NAME = "flowdeck-memory-sub"
+GEN_TTL_SECONDS = 600  # far longer than any read between looking at a generation and filling L2
 
 
 def queue(session: Session, store: MemoryStore, op: tuple) -> None:
@@ -57,7 +59,7 @@ def _after_commit(session: Session) -> None:
         for store, op in pending:
             by_store.setdefault(id(store), (store, []))[1].append(op)
         for store, ops in by_store.values():
-            store.apply(ops)
+            apply(store, ops)
     _release_locks(session)
 
 
@@ -73,6 +75,49 @@ def _release_locks(session: Session) -> None:
 
     for store, name, token in session.info.pop(LOCKS, []):
         release(store, name, token)
+
+
+def apply(store: MemoryStore, ops: list[tuple]) -> None:
+    """After a commit: evict from this L1, then bump generations, delete L2 copies and publish
+    to every other L1. If Redis refuses, the listener retries every second (``store.tick``)."""
+    for op in ops:
+        if op[0] == "k":
+            store.l1.invalidate((op[1], op[2]))
+        else:
+            store.l1.invalidate_namespace(op[1])
+    try:
+        _apply_redis(store, ops)
+    except RedisError as error:
+        log.warning("memory: Redis refused %d invalidation(s), retrying every second: %s", len(ops), error)
+        store.retry_ops.extend(ops)
+
+
+def _apply_redis(store: MemoryStore, ops: list[tuple]) -> None:
+    pipe = store.redis.pipeline(transaction=False)
+    for op in ops:
+        if op[0] == "k":
+            gen = keys.gen_key(op[1], op[2])
+            pipe.incr(gen)
+            pipe.expire(gen, GEN_TTL_SECONDS)
+            pipe.delete(keys.value_key(op[1], op[2]))
+            pipe.get(keys.namespace_gen_key(op[1]))
+        else:
+            gen = keys.namespace_gen_key(op[1])
+            pipe.incr(gen)
+            pipe.expire(gen, GEN_TTL_SECONDS)
+        pipe.publish(CHANNEL, message_for(op, store.origin))
+    store.stats.drain_into(pipe)
+    results = iter(pipe.execute())
+    for op in ops:
+        if op[0] == "k":
+            key_gen, _, _, ns_gen, _ = (next(results) for _ in range(5))
+            if op[3] is not None:  # write-through: the new value, guarded by the generation we just set
+                store._fill_l2(op[1], op[2], op[3], op[4], str(key_gen), (ns_gen or b"").decode())
+        else:
+            for _ in range(3):
+                next(results)
+            for name in store.redis.scan_iter(match=keys.namespace_pattern(op[1]), count=1000):
+                store.redis.delete(name)
 
 
 def message_for(op: tuple, origin: str) -> str:

@@ -34,7 +34,7 @@ from webapp.exceptions import InvalidInput, NotFound
 from webapp.extensions import db
 from webapp.memory import keys
 from webapp.memory.blobs import BlobCorrupt, BlobStore
-from webapp.memory.invalidation import Listener, message_for, queue
+from webapp.memory.invalidation import Listener, apply, queue
 from webapp.memory.l1 import LocalTier
 from webapp.memory.models import MemoryEntry
 from webapp.memory.stats import Recorder
@@ -44,7 +44,6 @@ from webapp.runs.models import WorkflowRun
 log = logging.getLogger(__name__)
 MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
 MAX_NAMESPACES_REMEMBERED = 10_000  # names already checked, so a hot read skips the regex
-GEN_TTL_SECONDS = 600  # far longer than any read between looking at a generation and filling L2
 L1_USAGE_KEY = "memory:l1:usage"
 FILL_SCRIPT = """
 if (redis.call('get', KEYS[2]) or '') == ARGV[1] and (redis.call('get', KEYS[3]) or '') == ARGV[2] then
@@ -244,53 +243,11 @@ class MemoryStore:
         """Invalidate every cached copy in ``namespace`` once the session commits."""
         queue(db.session, self, ("n", namespace))
 
-    # -- after commit ---------------------------------------------------------------------------
-
-    def apply(self, ops: list[tuple]) -> None:
-        """Bump generations, delete L2 copies, publish to every L1; retried later if Redis fails."""
-        for op in ops:
-            if op[0] == "k":
-                self.l1.invalidate((op[1], op[2]))
-            else:
-                self.l1.invalidate_namespace(op[1])
-        try:
-            self._apply_redis(ops)
-        except RedisError as error:
-            log.warning("memory: Redis refused %d invalidation(s), retrying every second: %s", len(ops), error)
-            self.retry_ops.extend(ops)
-
-    def _apply_redis(self, ops: list[tuple]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for op in ops:
-            if op[0] == "k":
-                gen = keys.gen_key(op[1], op[2])
-                pipe.incr(gen)
-                pipe.expire(gen, GEN_TTL_SECONDS)
-                pipe.delete(keys.value_key(op[1], op[2]))
-                pipe.get(keys.namespace_gen_key(op[1]))
-            else:
-                gen = keys.namespace_gen_key(op[1])
-                pipe.incr(gen)
-                pipe.expire(gen, GEN_TTL_SECONDS)
-            pipe.publish(keys.CHANNEL, message_for(op, self.origin))
-        self.stats.drain_into(pipe)
-        results = iter(pipe.execute())
-        for op in ops:
-            if op[0] == "k":
-                key_gen, _, _, ns_gen, _ = (next(results) for _ in range(5))
-                if op[3] is not None:
-                    self._fill_l2(op[1], op[2], op[3], op[4], str(key_gen), (ns_gen or b"").decode())
-            else:
-                for _ in range(3):
-                    next(results)
-                for name in self.redis.scan_iter(match=keys.namespace_pattern(op[1]), count=1000):
-                    self.redis.delete(name)
-
     def tick(self) -> None:
         """The listener's once-a-second chores: stats, failed invalidations, L1 usage."""
         if self.retry_ops:
             ops, self.retry_ops = self.retry_ops, []
-            self.apply(ops)
+            apply(self, ops)
         if self.stats.due():
             self.flush_stats()
 

@@ -158,3 +158,24 @@ def test_values_over_the_limit_are_too_large_and_unencodable_ones_invalid(app, s
         store.put("global", "nul", {"a": "\x00"})
     with pytest.raises(InvalidInput):
         store.put("global", "ttl", 1, ttl=0)
+
+
+def test_a_fill_that_read_l3_before_a_write_committed_cannot_put_the_old_value_into_l2(db, store, redis):
+    put(db, store, "global", "raced", "old")
+    _, _, key_gen, ns_gen = store._read_l2("global", "raced")  # a reader misses L2, then reads L3...
+    put(db, store, "global", "raced", "new")  # ...while a write commits
+    store._fill_l2("global", "raced", b'"old"', None, key_gen, ns_gen)  # ...and the reader fills late
+    assert redis.get(keys.value_key("global", "raced")) is None
+    store.l1.clear()
+    assert store.get("global", "raced").value == "new"
+    assert redis.get(keys.value_key("global", "raced")) == b'"new"'
+
+
+def test_a_namespace_flush_also_refuses_late_fills_of_that_namespace(db, store, redis):
+    put(db, store, "workflow:w", "k", 1)
+    _, _, key_gen, ns_gen = store._read_l2("workflow:w", "k")
+    store.flush("workflow:w")
+    db.session.commit()
+    store._fill_l2("workflow:w", "k", b"1", None, key_gen, ns_gen)
+    assert redis.get(keys.value_key("workflow:w", "k")) is None
+    assert store.get("workflow:w", "k") is None
