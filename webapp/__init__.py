@@ -180,6 +180,7 @@ def register_commands(app: Flask) -> None:
     from jobs.cli import jobs_cli
     from jobs.worker import worker_command
     from webapp.costs.cli import costs_cli
+    from webapp.decomposition.cli import decompositions_cli
     from webapp.demo.cli import seed_demo_command
     from webapp.events.cli import events_cli
     from webapp.health.cli import health_command
@@ -197,5 +198,6 @@ def register_commands(app: Flask) -> None:
     workflows_cli.add_command(run_command)
     app.cli.add_command(reconcile_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(decompositions_cli)
     app.cli.add_command(events_cli)
     app.cli.add_command(costs_cli)

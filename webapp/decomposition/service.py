@@ -89,7 +89,7 @@ def create(goal: Any, strategy: str, raw: Any, actor=None) -> Decomposition:
     analysis = analyse(goal, strategy, raw)
     if analysis.errors:
         raise invalid(analysis)
-    decomposition = Decomposition(goal=goal, strategy=strategy, input=raw if isinstance(raw, dict) else {"text": raw},
+    decomposition = Decomposition(goal=goal, strategy=strategy, input=stored_input(raw),
                                   tree=analysis.tree, plan=analysis.plan, status="planned",
                                   created_by=_actor_id(actor))
     db.session.add(decomposition)
@@ -99,6 +99,11 @@ def create(goal: Any, strategy: str, raw: Any, actor=None) -> Decomposition:
     publish("decomposition.created", {"decomposition_id": decomposition.id, "strategy": strategy,
                                       "task_count": analysis.plan["task_count"], "actor_id": _actor_id(actor)})
     return decomposition
+
+
+def stored_input(raw: Any) -> dict[str, Any]:
+    """The input as the row keeps it: an object as it came, text (JSON/YAML) under ``text``."""
+    return raw if isinstance(raw, dict) else {"text": raw}
 
 
 def get(decomposition_id: int, *, for_update: bool = False) -> Decomposition:
@@ -115,6 +120,14 @@ def list_recent(*, before: int | None, limit: int) -> list[Decomposition]:
     if before is not None:
         query = query.where(Decomposition.id < before)
     return list(db.session.scalars(query))
+
+
+def find_same(goal: str, strategy: str, raw: Any) -> Decomposition | None:
+    """A stored decomposition of the same goal, strategy and input (what re-imports skip)."""
+    stored = stored_input(raw)
+    candidates = db.session.scalars(select(Decomposition).where(Decomposition.goal == goal,
+                                                                Decomposition.strategy == strategy))
+    return next((row for row in candidates if row.input == stored), None)
 
 
 def execute(decomposition_id: int, actor, name: str | None = None) -> Decomposition:
