@@ -7,7 +7,9 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask_login import current_user
 from pydantic import Field
+from redis import RedisError
 
+from webapp.api.errors import error_response
 from webapp.api.inputs import Body, Query, parse_body, parse_query
 from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page, text
 from webapp.extensions import db
@@ -17,6 +19,13 @@ from webapp.memory.store import MAX_TTL_SECONDS
 from webapp.security import require_role
 
 bp = Blueprint("memory_api", __name__)
+
+
+@bp.errorhandler(RedisError)
+def redis_unavailable(error: RedisError):
+    """Statistics live in Redis: while it is unreachable they cannot be read (entries still can)."""
+    return error_response(503, "dependency_unavailable", "Redis is unreachable, so memory statistics cannot be read.",
+                          {"dependency": "redis"})
 
 
 class HistoryQuery(Query):

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from redis import RedisError
 from sqlalchemy import delete, func, or_, select
 
 from webapp.audit.service import record
@@ -110,7 +111,7 @@ def preview(entry: MemoryEntry) -> str | None:
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "\n…"
 
 
-def entry_json(entry: MemoryEntry, hits: int) -> dict[str, Any]:
+def entry_json(entry: MemoryEntry, hits: int | None) -> dict[str, Any]:
     return {"namespace": entry.namespace, "key": entry.key, "bytes": entry.size, "tier": entry.tier,
             "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
             "ttl_left": seconds_left(entry.expires_at), "hits": hits,
@@ -129,11 +130,15 @@ def entries(namespace: str, *, prefix: str = "", after: str | None = None, limit
     return list(db.session.scalars(query.order_by(MemoryEntry.key).limit(limit + 1)))
 
 
-def hits_of(rows: list[MemoryEntry]) -> dict[tuple[str, str], int]:
+def hits_of(rows: list[MemoryEntry]) -> dict[tuple[str, str], int | None]:
+    """Each entry's hits; None for all of them while Redis (where they are counted) is down."""
     names = [row.namespace + keys.SEPARATOR + row.key for row in rows]
     store = memory()
-    store.flush_stats()
-    found = stats.entry_hits(store.redis, names)
+    try:
+        store.flush_stats()
+        found: dict[str, int | None] = stats.entry_hits(store.redis, names)
+    except RedisError:
+        found = dict.fromkeys(names)
     return {(row.namespace, row.key): found[name] for row, name in zip(rows, names, strict=True)}
 
 

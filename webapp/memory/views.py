@@ -9,7 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from pydantic import Field
+from redis import RedisError
 
+from webapp import logs
 from webapp.api.inputs import Query, parse_query
 from webapp.api.pagination import DEFAULT_LIMIT
 from webapp.extensions import db, htmx
@@ -22,6 +24,14 @@ from webapp.memory.stats import TIERS
 from webapp.security import require_role
 
 bp = Blueprint("memory", __name__)
+
+
+@bp.errorhandler(RedisError)
+def redis_unavailable(error: RedisError):
+    return render_template("errors/error.html", status=503, title="Redis is unreachable",
+                           message="Memory statistics live in Redis, which does not answer right now. "
+                                   "Values are still read from and written to the database.",
+                           request_id=logs.current("request_id")), 503
 POLL_SECONDS = 5
 CHART_MINUTES = 60
 

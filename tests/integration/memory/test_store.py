@@ -179,3 +179,38 @@ def test_a_namespace_flush_also_refuses_late_fills_of_that_namespace(db, store, 
     store._fill_l2("workflow:w", "k", b"1", None, key_gen, ns_gen)
     assert redis.get(keys.value_key("workflow:w", "k")) is None
     assert store.get("workflow:w", "k") is None
+
+
+def test_without_redis_values_are_still_written_and_read_through_l3(app, db, caplog):
+    import socket
+
+    from webapp.memory.store import MemoryStore
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    offline = MemoryStore({**app.config, "REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    try:
+        offline.put("global", "k", {"v": 1})
+        db.session.commit()  # the invalidation cannot reach Redis: logged and kept for a retry
+        hit = offline.get("global", "k")
+        assert (hit.value, hit.tier) == ({"v": 1}, "l3")
+        assert offline.get("global", "k").tier == "l3", "no L1 without a live subscription"
+        assert offline.retry_ops and not offline.l1_live
+        assert "Redis refused 1 invalidation(s)" in caplog.text
+    finally:
+        offline.close()
+
+
+def test_the_api_says_503_for_statistics_while_redis_is_down(client, db, store, api_headers, monkeypatch):
+    from redis import RedisError
+
+    headers, _ = api_headers("viewer")
+
+    def down(*args, **kwargs):
+        raise RedisError("connection refused")
+
+    monkeypatch.setattr(store, "flush_stats", down)
+    response = client.get("/api/v3/memory/stats", headers=headers)
+    assert response.status_code == 503 and response.json["error"]["code"] == "dependency_unavailable"
+    assert client.get("/api/v3/memory/global/entries", headers=headers).status_code == 200
