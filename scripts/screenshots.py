@@ -1,4 +1,5 @@
-"""README screenshots: the Overview, a run page, the workflow editor and /costs, from a seeded demo database.
+"""README screenshots: the Overview, a run page, the runs grid, the workflow editor, /costs and a phone-width
+run page, from a seeded demo database.
 
 ``.venv/bin/python -m scripts.screenshots [--runs 400] [--out docs/screenshots]`` builds a
 throwaway embedded instance (SQLite in a temporary directory, a private redis-server), runs the
@@ -22,7 +23,7 @@ from scripts.run_local import ADMIN_EMAIL, ROOT, Supervisor, find_redis_server, 
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 VIEWPORT = {"width": 1280, "height": 900}
-RUN_SHOT_HEIGHT = 1800  # status, graph, timeline and the first steps; the full page is far longer
+PHONE = {"width": 390, "height": 844}
 
 
 def demo_env(instance: Path) -> dict[str, str]:
@@ -52,15 +53,27 @@ def capture(page: Page, base: str, password: str, out: Path) -> list[Path]:
     page.goto(f"{base}/runs?status=failed")
     page.locator('tr[data-run] a[href^="/runs/"]').first.click()
     page.get_by_test_id("run-status").wait_for()
+    run_url = page.url
     shots.append(out / "run.png")
-    page.screenshot(path=shots[-1], clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": RUN_SHOT_HEIGHT},
-                    full_page=True)
+    page.screenshot(path=shots[-1], full_page=True)
 
     slug = page.locator('a[href^="/runs?workflow="]').first.get_attribute("href").partition("=")[2]
     page.goto(f"{base}/workflows/{slug}/edit")  # the editor on the run's own workflow
     page.wait_for_load_state("networkidle")
     shots.append(out / "editor.png")
     page.screenshot(path=shots[-1], full_page=True)
+
+    page.goto(f"{base}/runs")
+    page.get_by_test_id("run-grid").wait_for()
+    shots.append(out / "runs-grid.png")
+    page.screenshot(path=shots[-1], full_page=False)
+
+    page.set_viewport_size(PHONE)
+    page.goto(run_url)
+    page.get_by_test_id("run-status").wait_for()
+    shots.append(out / "phone-run.png")
+    page.screenshot(path=shots[-1], full_page=False)
+    page.set_viewport_size(VIEWPORT)
 
     page.goto(f"{base}/costs?range=30d")  # two budgets, made through the page's own form
     for name, period, limit, policy in (("Daily LLM spend", "day", "0.05", "pause"),
