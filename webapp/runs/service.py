@@ -64,7 +64,7 @@ def runs_query(*, status: str | None = None, workflow: str | None = None, trigge
 
 def run_json(run: WorkflowRun) -> dict[str, Any]:
     plan = plan_for(run.version)
-    saved = saved_by_step(run.id)
+    saved = saved_by_step(run.id) if any(step.cache_hit for step in run.steps) else {}
     steps = []
     for step in run.steps:
         spec = plan.spec(step.step_key)
