@@ -21,6 +21,7 @@ from rq.job import Job
 from jobs.horse import PersistentHorseWorker
 from jobs.reconcile_timer import ReconcileTimer
 from webapp import logs
+from webapp.events.leader import DispatcherLeader
 from webapp.extensions import db
 from webapp.queues import redis_connection
 
@@ -113,8 +114,13 @@ def worker_command(burst: bool, name: str | None, mode: str | None, queues: tupl
     timer = ReconcileTimer(app, interval) if interval and not burst else None
     if timer:
         timer.start()
+    leader = DispatcherLeader(app) if app.config["EVENTS_DISPATCH_IN_WORKER"] and not burst else None
+    if leader:
+        leader.start()
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level=app.config["LOG_LEVEL"])
     finally:
         if timer:
             timer.stop()
+        if leader:
+            leader.stop()

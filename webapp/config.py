@@ -265,6 +265,7 @@ def events_settings(read: EnvReader) -> dict[str, Any]:
         "EVENTS_RETENTION_DAYS": read.integer("EVENTS_RETENTION_DAYS", 7, minimum=1),
         "EVENTS_BACKLOG_SECONDS": read.number("EVENTS_BACKLOG_SECONDS", 60, minimum=1),
         "EVENTS_STREAM_MAX_SECONDS": read.number("EVENTS_STREAM_MAX_SECONDS", 300, minimum=1),
+        "EVENTS_DISPATCH_IN_WORKER": read.flag("EVENTS_DISPATCH_IN_WORKER", False),
         "WEBHOOK_ALLOWED_HOSTS": tuple(host.lower() for host in read.items("WEBHOOK_ALLOWED_HOSTS")),
         "WEBHOOK_ALLOWED_NETWORKS": parse_networks("WEBHOOK_ALLOWED_NETWORKS", read.raw("WEBHOOK_ALLOWED_NETWORKS")),
         "WEBHOOK_RETRY_SCHEDULE": parse_seconds_list(

@@ -9,13 +9,13 @@ from sqlalchemy import Select, and_, func, select
 from webapp.api.inputs import DbId, Query
 from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, row_id
 from webapp.clock import utcnow
-from webapp.events.messages import for_reader, to_message
+from webapp.events.messages import PATTERN, for_reader, to_message
 from webapp.events.models import Event
 from webapp.extensions import db
 
 
 class EventsQuery(Query):
-    type: Annotated[str, Field(max_length=100, pattern=r"^[a-z_.*]+$")] | None = None
+    type: Annotated[str, Field(max_length=100, pattern=PATTERN.pattern)] | None = None
     since: AwareDatetime | None = None
     run: DbId | None = None
     state: Literal["pending", "published", "failed"] | None = None
