@@ -8,7 +8,8 @@ which changes nothing.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import Field
 
@@ -18,6 +19,8 @@ from webapp.memory.models import MAX_KEY_CHARS, MAX_NAMESPACE_CHARS
 from webapp.memory.store import MAX_TTL_SECONDS, memory
 from webapp.steps.base import StepContext, StepFailed, StepInputs, StepKind, StepResult
 from webapp.steps.registry import register
+
+T = TypeVar("T")
 
 
 class KeyInputs(StepInputs):
@@ -37,6 +40,17 @@ class PutInputs(KeyInputs):
 def _refused(error: DomainError) -> StepFailed:
     """Bad names and oversized values fail the same way on every attempt: no retry."""
     return StepFailed(error.message, retryable=False)
+
+
+def _committed(change: Callable[[], T]) -> T:
+    """Run a store write and commit it on its own, so later steps see it at once."""
+    try:
+        result = change()
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise _refused(error) from None
+    return result
 
 
 @register
@@ -67,12 +81,7 @@ class MemoryPut(StepKind):
     description = "Stores a value in memory (optionally for ttl seconds); output {stored, bytes, tier}."
 
     def execute(self, inputs: PutInputs, context: StepContext) -> StepResult:
-        try:
-            stored = memory().put(inputs.namespace, inputs.key, inputs.value, inputs.ttl)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            raise _refused(error) from None
+        stored = _committed(lambda: memory().put(inputs.namespace, inputs.key, inputs.value, inputs.ttl))
         return StepResult(output={"stored": stored.stored, "bytes": stored.bytes, "tier": stored.tier})
 
 
@@ -83,10 +92,5 @@ class MemoryDelete(StepKind):
     description = "Deletes a key from memory; output {deleted} says whether it existed."
 
     def execute(self, inputs: KeyInputs, context: StepContext) -> StepResult:
-        try:
-            deleted = memory().delete(inputs.namespace, inputs.key)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            raise _refused(error) from None
+        deleted = _committed(lambda: memory().delete(inputs.namespace, inputs.key))
         return StepResult(output={"deleted": deleted})

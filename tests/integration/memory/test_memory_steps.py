@@ -54,3 +54,14 @@ def test_a_missing_key_without_default_fails_the_step_at_once(db, workers, make_
     assert run.status == "failed" and step.status == "failed"
     assert "global has no entry 'nobody-wrote-this'" in step.error
     assert step.retries == 0, "a missing key is not retried"
+
+
+def test_a_put_the_store_refuses_fails_the_step_without_retries(db, workers, make_workflow, operator):
+    make_workflow({"name": "misfiled", "steps": [
+        {"id": "keep", "uses": "memory.put", "retry": {"max": 3, "backoff": [0]},
+         "with": {"namespace": "nowhere", "key": "k", "value": 1}}]})
+    workers.start(1)
+    run = wait_for_run(actions.trigger_run("misfiled", {}, operator)[0].id)
+    step = run.step("keep")
+    assert step.status == "failed" and step.retries == 0
+    assert "must be global, memo, workflow:<slug> or run:<id>" in step.error
