@@ -9,6 +9,7 @@ with reason ``budget``: the attempt never started, so nothing is lost and no ret
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from webapp.costs import holds, ledger
@@ -16,26 +17,24 @@ from webapp.costs.estimate import step_upper_bound
 from webapp.workflows.templating import make_scope
 
 
-def upper_bound(uses: str, with_: dict[str, Any], params: dict[str, Any], outputs: dict[str, Any],
-                run: dict[str, Any]) -> Decimal | None:
-    """The attempt's reservation; None when its inputs do not render (the attempt will fail on them)."""
-    return step_upper_bound(uses, with_, make_scope(params, outputs, run))
+def reserve_step(run, step, uses: str, with_: dict[str, Any], outputs: dict[str, Any],
+                 scope_run: dict[str, Any]) -> ledger.Refusal | None:
+    """Reserve the attempt's upper bound, or hold and pause the run on refusal.
 
-
-def reserve_step(run, step, amount: Decimal | None) -> ledger.Refusal | None:
-    """Reserve ``amount`` for the step's current attempt, or hold and pause the run on refusal.
-
-    The caller holds the run's lock and commits either way. Free steps (no estimate, or 0)
-    reserve nothing and are never held.
+    The caller holds the run's lock and commits either way. Nothing is computed when no
+    budget applies; free steps (no estimate, or 0), and steps whose inputs do not render (the
+    attempt fails on them), reserve nothing and are never held.
     """
-    if not amount:
-        return None
     budgets = ledger.applicable_budgets(run.workflow_id, run.triggered_by)
     if not budgets:
         return None
-    overridden = holds.overridden_budgets(run.id) if any(b.on_exceed != "alert" for b in budgets) else set()
-    refusal = ledger.reserve(budgets, amount, run_id=run.id, step_run_id=step.id, attempt=step.attempt,
-                             overridden=overridden)
+    amount = step_upper_bound(uses, with_, make_scope(run.params, outputs, scope_run))
+    if not amount:
+        return None
+    reserve = partial(ledger.reserve, budgets, amount, run_id=run.id, step_run_id=step.id, attempt=step.attempt)
+    refusal = reserve()
+    if refusal is not None and refusal.budget.id in (overridden := holds.overridden_budgets(run.id)):
+        refusal = reserve(overridden=overridden)  # an admin let this run past that budget
     if refusal is not None:
         holds.hold_run(run, step.step_key, refusal)
     return refusal

@@ -107,82 +107,104 @@ def usage_of(budget: Budget, start: datetime) -> tuple[Decimal, Decimal]:
     return row.spent, row.reserved
 
 
+def _take(budgets: list[Budget], starts: dict[int, datetime], amount: Decimal, overridden: set[int]):
+    """One UPDATE reserving ``amount`` on each budget whose period row exists and has room;
+    returns ``{budget_id: spent + reserved}`` of the rows it changed."""
+    rows = []
+    for budget in budgets:
+        row = _period_row(budget.id, starts[budget.id])
+        if budget.on_exceed != "alert" and budget.id not in overridden:
+            row = and_(row, BudgetPeriod.spent + BudgetPeriod.reserved + amount <= budget.limit)
+        rows.append(row)
+    taken = db.session.execute(update(BudgetPeriod).where(or_(*rows)).values(
+        reserved=BudgetPeriod.reserved + amount).returning(
+        BudgetPeriod.budget_id, BudgetPeriod.spent, BudgetPeriod.reserved).execution_options(
+        synchronize_session=False)).all()
+    return {row.budget_id: row.spent + row.reserved for row in taken}
+
+
 def reserve(budgets: list[Budget], amount: Decimal, *, run_id: int, step_run_id: int, attempt: int,
             overridden: set[int] = frozenset()) -> Refusal | None:
     """Reserve ``amount`` on every budget, or on none of them and say which one refused.
 
     ``alert`` budgets (and budgets an admin overrode for this run) always take the reservation;
-    the others only while it fits. The caller owns the transaction.
+    the others only while it fits. All budgets are reserved in one UPDATE (the common case is
+    one round trip); a refusal gives back what the others took, in the caller's transaction.
     """
     amount = money_up(amount)
     now = utcnow()
-    touched: list[tuple[Budget, datetime, Decimal, Decimal]] = []
-    savepoint = db.session.begin_nested()
+    starts = {budget.id: period_start(budget.period, now) for budget in budgets}
+    used = _take(budgets, starts, amount, overridden)
+    missing = [budget for budget in budgets if budget.id not in used]
+    if missing:  # a period's first reservation creates its row; or a refusal
+        for budget in missing:
+            ensure_period(budget, starts[budget.id])
+        used.update(_take(missing, starts, amount, overridden))
+    refused = next((budget for budget in budgets if budget.id not in used), None)
+    if refused is not None:
+        if used:
+            db.session.execute(update(BudgetPeriod).where(or_(*(
+                _period_row(budget_id, starts[budget_id]) for budget_id in used))).values(
+                reserved=BudgetPeriod.reserved - amount).execution_options(synchronize_session=False))
+        start = starts[refused.id]
+        spent, reserved = usage_of(refused, start)
+        fire_alert(refused, start, "exceeded", spent + reserved + amount)
+        return Refusal(refused, start, amount, max(refused.limit - spent - reserved, ZERO))
+    db.session.add_all([BudgetReservation(budget_id=budget.id, period_start=starts[budget.id], run_id=run_id,
+                                          step_run_id=step_run_id, attempt=attempt, amount=amount)
+                        for budget in budgets])
     for budget in budgets:
-        start = period_start(budget.period, now)
-        statement = update(BudgetPeriod).where(_period_row(budget.id, start)).values(
-            reserved=BudgetPeriod.reserved + amount).returning(BudgetPeriod.spent, BudgetPeriod.reserved)
-        if budget.on_exceed != "alert" and budget.id not in overridden:
-            statement = statement.where(BudgetPeriod.spent + BudgetPeriod.reserved + amount <= budget.limit)
-        statement = statement.execution_options(synchronize_session=False)
-        row = db.session.execute(statement).one_or_none()
-        if row is None:  # the period's first reservation, or a refusal
-            ensure_period(budget, start)
-            row = db.session.execute(statement).one_or_none()
-        if row is None:
-            savepoint.rollback()
-            spent, reserved = usage_of(budget, start)
-            refusal = Refusal(budget, start, amount, max(budget.limit - spent - reserved, ZERO))
-            fire_alert(budget, start, "exceeded", spent + reserved + amount)
-            return refusal
-        db.session.add(BudgetReservation(budget_id=budget.id, period_start=start, run_id=run_id,
-                                         step_run_id=step_run_id, attempt=attempt, amount=amount))
-        touched.append((budget, start, row.spent, row.reserved))
-    savepoint.commit()
-    for budget, start, spent, reserved in touched:
-        check_alerts(budget, start, spent + reserved)
+        check_alerts(budget, starts[budget.id], used[budget.id])
     return None
 
 
-def open_reservations(step_run_id: int, attempt: int) -> list[BudgetReservation]:
-    return list(db.session.scalars(select(BudgetReservation).where(
+def _close(step_run_id: int, attempt: int, actual: Decimal, status: str) -> list:
+    """Move the attempt's open reservations into spend of ``actual`` (0 to release) in one
+    UPDATE of their period rows, then close them; returns the touched periods with their budgets."""
+    touched = db.session.execute(update(BudgetPeriod).where(
         BudgetReservation.step_run_id == step_run_id, BudgetReservation.attempt == attempt,
-        BudgetReservation.status == "open").order_by(BudgetReservation.budget_id).with_for_update()).all())
+        BudgetReservation.status == "open", BudgetPeriod.budget_id == BudgetReservation.budget_id,
+        BudgetPeriod.period_start == BudgetReservation.period_start,
+    ).values(spent=BudgetPeriod.spent + actual, reserved=BudgetPeriod.reserved - BudgetReservation.amount).returning(
+        BudgetPeriod.budget_id, BudgetPeriod.period_start, BudgetPeriod.spent, BudgetPeriod.reserved,
+    ).execution_options(synchronize_session=False)).all()
+    if touched:
+        db.session.execute(update(BudgetReservation).where(
+            BudgetReservation.step_run_id == step_run_id, BudgetReservation.attempt == attempt,
+            BudgetReservation.status == "open").values(status=status, settled_amount=actual, closed_at=utcnow())
+            .execution_options(synchronize_session=False))
+    return touched
 
 
 def settle(step_run_id: int, attempt: int, actual: Decimal, *, workflow_id: int | None,
            user_id: int | None) -> None:
-    """Turn the attempt's reservations into spend of ``actual``; charge budgets it had none on.
+    """Turn the attempt's reservations into spend of ``actual``.
 
-    A budget created while the step ran, or a kind that spends without an estimate, still sees
-    the spend: it lands in the budget's current period.
+    An attempt that reserved nothing (a kind without an estimate that spent anyway) is charged
+    to every budget that applies now, in its current period. A budget created while a step ran
+    does not see that step's spend.
     """
     actual = money(actual)
-    reservations = open_reservations(step_run_id, attempt)
+    touched = _close(step_run_id, attempt, actual, "settled")
+    if actual <= 0:
+        return
+    if touched:  # alerts were checked at reserve time, on spend plus the (larger) reservation
+        return
     now = utcnow()
-    for reservation in reservations:
-        used = _move(reservation.budget_id, reservation.period_start, spent=actual, reserved=-reservation.amount)
-        reservation.status, reservation.settled_amount, reservation.closed_at = "settled", actual, now
-        budget = db.session.get(Budget, reservation.budget_id)
-        if budget is not None and actual > 0:
-            check_alerts(budget, reservation.period_start, used)
-    if actual > 0:
-        charged = {reservation.budget_id for reservation in reservations}
-        for budget in applicable_budgets(workflow_id, user_id):
-            if budget.id not in charged:
-                start = period_start(budget.period, now)
-                ensure_period(budget, start)
-                check_alerts(budget, start, _move(budget.id, start, spent=actual, reserved=ZERO))
+    for budget in applicable_budgets(workflow_id, user_id):
+        start = period_start(budget.period, now)
+        ensure_period(budget, start)
+        check_alerts(budget, start, _move(budget.id, start, spent=actual, reserved=ZERO))
 
 
 def release(step_run_id: int, attempt: int) -> Decimal:
     """Give back what a failed or crashed attempt reserved; returns the amount released."""
-    released = ZERO
-    for reservation in open_reservations(step_run_id, attempt):
-        _move(reservation.budget_id, reservation.period_start, spent=ZERO, reserved=-reservation.amount)
-        reservation.status, reservation.settled_amount, reservation.closed_at = "released", ZERO, utcnow()
-        released += reservation.amount
-    return released
+    held = db.session.scalar(select(func.coalesce(func.sum(BudgetReservation.amount), 0)).where(
+        BudgetReservation.step_run_id == step_run_id, BudgetReservation.attempt == attempt,
+        BudgetReservation.status == "open"))
+    if held:
+        _close(step_run_id, attempt, ZERO, "released")
+    return Decimal(held)
 
 
 def release_stale() -> int:

@@ -105,8 +105,8 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
     # Memoization before budgets: a result already stored spends nothing, so it reserves nothing.
     memo_plan = memo.plan(spec, run.params, outputs, scope_run)
     # Budgets: reserve the attempt's upper bound first; a refusal holds the run, the step stays queued.
-    bound = enforcement.upper_bound(spec.uses, spec.with_, run.params, outputs, scope_run)
-    if (memo_plan is None or memo_plan.hit is None) and enforcement.reserve_step(run, step, bound) is not None:
+    if (memo_plan is None or memo_plan.hit is None) and enforcement.reserve_step(
+            run, step, spec.uses, spec.with_, outputs, scope_run) is not None:
         db.session.commit()
         return None
     now, worker = utcnow(), f"{socket.gethostname()}:{os.getpid()}"
