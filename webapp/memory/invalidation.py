@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from redis import Redis, RedisError
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -36,6 +38,7 @@ PENDING = "flowdeck_memory_pending"
 LOCKS = "flowdeck_memory_locks"
 RECONNECT_SECONDS = (0.05, 0.2, 1.0, 2.0)
 SUBSCRIBER_NAME = "flowdeck-memory-sub"
+ECHO_SECONDS = 2.0
 GEN_TTL_SECONDS = 600  # far longer than any read between looking at a generation and filling L2
 
 
@@ -127,7 +130,10 @@ def message_for(op: tuple, origin: str) -> str:
 
 
 class Listener(threading.Thread):
-    """Evicts invalidated keys from this process's L1; flushes stats about once a second."""
+    """Evicts invalidated keys from this process's L1; flushes stats about once a second.
+
+    Every ``ECHO_SECONDS`` it publishes to a channel of its own and expects to hear it back:
+    three missed echoes count as a lost subscription (L1 off and flushed, then reconnect)."""
 
     def __init__(self, store: MemoryStore, url: str, pid: int) -> None:
         super().__init__(name="memory-invalidation", daemon=True)
@@ -150,15 +156,27 @@ class Listener(threading.Thread):
                 failures = 0
 
     def _listen(self) -> None:
-        client = Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=2,
+        client = Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2,
                                 client_name=f"{SUBSCRIBER_NAME}-{self.pid}", retry=Retry(NoBackoff(), 0))
         pubsub = client.pubsub()
+        # Our own echo channel: a ping we publish must come back through the subscription, or
+        # the subscription is dead even if its socket looks fine (a silent network drop).
+        echo = f"{CHANNEL}:echo:{self.store.origin}"
         try:
-            pubsub.subscribe(CHANNEL)
+            pubsub.subscribe(CHANNEL, echo)
+            heard = pinged = time.monotonic()
             while not self.stopped.is_set():
                 message = pubsub.get_message(timeout=1.0)
-                if message is not None:
+                now = time.monotonic()
+                if message is not None and message["channel"] == echo.encode():
+                    heard = now
+                elif message is not None:
                     self._handle(message)
+                if now - pinged >= ECHO_SECONDS:
+                    self.store.redis.publish(echo, b"1")
+                    pinged = now
+                if now - heard > ECHO_SECONDS * 3:
+                    raise RedisConnectionError(f"no echo through the subscription for {now - heard:.1f}s")
                 self.store.tick()
         finally:
             try:
@@ -168,7 +186,7 @@ class Listener(threading.Thread):
                 pass
 
     def _handle(self, message: dict) -> None:
-        if message["type"] == "subscribe":
+        if message["type"] == "subscribe" and message["channel"] == CHANNEL.encode():
             self.store.subscription_ready()
             return
         if message["type"] != "message":

@@ -85,3 +85,25 @@ def test_fifty_concurrent_misses_in_four_processes_compute_once(db, store, helpe
     assert sum(answer["computed"] for answer in answers) == 1
     assert all(value == {"computed": True} for answer in answers for value in answer["values"])
     assert sum(len(answer["values"]) for answer in answers) == 50
+
+
+def test_a_subscription_that_stops_echoing_counts_as_lost(app, db, redis, monkeypatch, caplog):
+    """A socket can look alive while nothing arrives (a silent network drop): the listener's own
+    pings must come back through the subscription, or L1 goes off and empty."""
+    from webapp.memory import invalidation
+    from webapp.memory.store import MemoryStore
+
+    monkeypatch.setattr(invalidation, "ECHO_SECONDS", 0.1)
+    local = MemoryStore(app.config)
+    try:
+        local.get("global", "warm-up")
+        wait_for(lambda: local.l1_live, what="the subscription")
+        local.l1.put_if_epoch(("global", "k"), 1, b"1", None, local.l1.epoch)
+        monkeypatch.setattr(local.redis, "publish", lambda *args: 0)  # the echoes stop arriving
+        wait_for(lambda: not local.l1_live, timeout=10, what="the lost subscription")
+        assert local.l1.get(("global", "k")) == (False, None)
+        assert "no echo through the subscription" in caplog.text
+        monkeypatch.undo()
+        wait_for(lambda: local.l1_live, timeout=10, what="the subscription to come back")
+    finally:
+        local.close()
