@@ -1,8 +1,9 @@
 """A second process for the memory tests: an app of its own with its own L1 and listener.
 
 Commands (one JSON object per line on stdin): ``ready``; ``get`` {ns, key} -> {value, tier};
-``watch`` {ns, key, until} -> reads until the value equals ``until`` and answers how many
-reads it took and the wall-clock time it first saw it; ``compute`` {ns, key, threads, go}
+``watch`` {ns, key, until, started?} -> reads until the value equals ``until`` (setting the
+Redis key ``started`` after its first read) and answers how many reads it took and the
+wall-clock time it first saw it; ``compute`` {ns, key, threads, go}
 -> each thread counts itself in ``waiting``, waits for the Redis key ``go``, then calls
 get_or_compute; the computation counts itself in ``counter``.
 """
@@ -49,6 +50,8 @@ def run(app, command, store, get_or_compute):
         while time.monotonic() < deadline:
             hit = store.get(command["ns"], command["key"])
             reads += 1
+            if reads == 1 and command.get("started"):  # tell the test the old value is being served
+                store.redis.set(command["started"], 1, ex=60)
             if hit is not None and hit.value == command["until"]:
                 return {"seen_at": time.time(), "reads": reads, "tier": hit.tier, "tiers_before": sorted(tiers)}
             tiers.add(hit.tier if hit else "miss")

@@ -20,13 +20,13 @@ def cached_in_l1(helper, key, value):
     assert helper.ask({"op": "get", "ns": "global", "key": key}) == {"value": value, "tier": "l1"}
 
 
-def test_a_write_in_one_process_evicts_the_l1_of_another_within_100_ms(db, store, helpers):
+def test_a_write_in_one_process_evicts_the_l1_of_another_within_100_ms(db, store, helpers, redis):
     helper = helpers()
     write(db, store, "shared", "v1")
     cached_in_l1(helper, "shared", "v1")
 
-    helper.send({"op": "watch", "ns": "global", "key": "shared", "until": "v2"})
-    time.sleep(0.2)  # let the helper serve "v1" from L1 for a while first
+    helper.send({"op": "watch", "ns": "global", "key": "shared", "until": "v2", "started": "test:watching"})
+    wait_for(lambda: redis.exists("test:watching"), what="the helper to serve v1 from its L1")
     committed_at = write(db, store, "shared", "v2")
     seen = helper.receive()
 
@@ -63,7 +63,8 @@ def test_after_redis_is_flushed_writes_still_reach_every_l1(db, store, helpers, 
 
     redis.flushdb()
     assert helper.ask({"op": "get", "ns": "global", "key": "shared"})["tier"] == "l1"
-    helper.send({"op": "watch", "ns": "global", "key": "shared", "until": "v2"})
+    helper.send({"op": "watch", "ns": "global", "key": "shared", "until": "v2", "started": "test:watching"})
+    wait_for(lambda: redis.exists("test:watching"), what="the helper to serve v1 from its L1")
     committed_at = write(db, store, "shared", "v2")
     seen = helper.receive()
     assert seen["seen_at"] - committed_at < INVALIDATION_BUDGET_SECONDS
