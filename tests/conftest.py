@@ -66,6 +66,7 @@ def test_env(database_url: str, redis_url: str, tmp_path_factory) -> dict[str, s
         "FLASK_APP": "wsgi",
         "AMQP_URL": "",
         "RECONCILE_INTERVAL_SECONDS": "0",  # tests reconcile explicitly; test_periodic_reconcile opts in
+        "OVERVIEW_CACHE_SECONDS": "0",  # tests compare the Overview before and after a change
     }
 
 

@@ -220,6 +220,7 @@ def health_settings(read: EnvReader) -> dict[str, Any]:
         "HEALTH_QUEUE_BACKLOG": read.integer("HEALTH_QUEUE_BACKLOG", 100, minimum=0),
         "HEALTH_HEARTBEAT_SECONDS": read.integer("HEALTH_HEARTBEAT_SECONDS", 480, minimum=1),
         "HEALTH_POLL_SECONDS": read.integer("HEALTH_POLL_SECONDS", 5, minimum=1, maximum=3600),
+        "OVERVIEW_CACHE_SECONDS": read.number("OVERVIEW_CACHE_SECONDS", 2),
         "HEALTH_HISTORY_SIZE": read.integer("HEALTH_HISTORY_SIZE", 120, minimum=1, maximum=10000),
     }
 

@@ -1,4 +1,5 @@
-"""The Overview in Chromium: its figures refresh without a reload, and the chart switches window."""
+"""The Overview in Chromium: its figures refresh by polling when the event stream is down, and the
+chart switches window."""
 from __future__ import annotations
 
 from playwright.sync_api import Page, expect
@@ -9,12 +10,14 @@ from tests.e2e.test_users_admin import sign_in
 POLL_MS = 15_000  # three polls at the default HEALTH_POLL_SECONDS=5
 
 
-def test_a_new_failure_appears_on_the_overview_without_reloading(page: Page, live_server, db, make_user,
-                                                                start_run):  # noqa: F811
+def test_with_the_event_stream_down_a_new_failure_appears_by_polling_without_reloading(
+        page: Page, live_server, db, make_user, start_run):  # noqa: F811
+    """The Overview follows the event stream; while the stream is down it polls its live block."""
     from webapp.runs.models import WorkflowRun
 
     definition = {"name": "watched", "steps": [{"id": "only", "uses": "template.render", "with": {"template": "x"}}]}
     first = start_run(definition)
+    page.route("**/events/stream*", lambda route: route.abort())
     sign_in(page, live_server, make_user("viewer").email)
     expect(page.get_by_test_id("needs-attention").locator("a")).to_have_text("0")
     page.evaluate("window.notReloaded = true")

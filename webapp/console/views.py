@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, render_template, request, send_from_di
 from redis import RedisError
 
 from webapp.clock import utcnow
+from webapp.console.cache import overview_aggregates
 from webapp.console.charts import STACK_ORDER, stacked_runs_chart
 from webapp.console.overview import WINDOWS, example_slug, has_runs, needs_attention, runs_over_time
 from webapp.extensions import htmx
@@ -41,8 +42,9 @@ def queue_figures() -> dict[str, int] | None:
 def overview_context(window: str) -> dict:
     now = utcnow()
     empty = not has_runs()
-    return {"numbers": overview_numbers(now), "queues": queue_figures(), "window": window, "windows": list(WINDOWS),
-            "chart": None if empty else stacked_runs_chart(runs_over_time(now, window), window),
+    numbers, buckets = overview_aggregates(window, lambda: (overview_numbers(now), runs_over_time(now, window)))
+    return {"numbers": numbers, "queues": queue_figures(), "window": window, "windows": list(WINDOWS),
+            "chart": None if empty else stacked_runs_chart(buckets, window),
             "chart_statuses": STACK_ORDER, "attention": [] if empty else needs_attention(),
             "empty": empty, "example": example_slug() if empty else None,
             "poll_seconds": current_app.config["HEALTH_POLL_SECONDS"], "updated_at": now}
