@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, String, any_, bindparam, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session, aliased
 
 from webapp.events.models import Event
 
@@ -29,22 +30,27 @@ SUBJECT_LOCKS = text(
 ).bindparams(bindparam("subjects"), bindparam("lock_class"))
 
 
+def one_of(session: Session, column, values: list, item_type) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``: one parameter instead of one per
+    value, which keeps a 200-row batch's statements small and their parsing cheap."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(item_type)))
+    return column.in_(values)
+
+
 def pending():
     return (Event.published_at.is_(None), Event.failed_at.is_(None))
 
 
-def waiting_subjects(session: Session, now: datetime) -> list[str]:
-    """Subjects whose head waits for its retry: none of their rows may go out yet (a head is the
-    subject's earliest pending row, so every other pending row of it is later)."""
-    return list(session.scalars(select(Event.subject).distinct().where(
-        *pending(), Event.next_attempt_at.is_not(None), Event.next_attempt_at > now)))
-
-
 def claim(session: Session, limit: int, now: datetime) -> list[Event]:
-    query = select(Event).where(*pending(), or_(Event.next_attempt_at.is_(None), Event.next_attempt_at <= now))
-    waiting = waiting_subjects(session, now)
-    if waiting:
-        query = query.where(Event.subject.not_in(waiting))
+    """Pending rows in id order, skipping rows others hold and subjects whose head waits for its
+    retry (a head is the subject's earliest pending row, so all its other rows are later)."""
+    waiting = aliased(Event)
+    waiting_subjects = select(waiting.subject).where(
+        waiting.published_at.is_(None), waiting.failed_at.is_(None), waiting.next_attempt_at.is_not(None),
+        waiting.next_attempt_at > now)
+    query = select(Event).where(*pending(), or_(Event.next_attempt_at.is_(None), Event.next_attempt_at <= now),
+                                Event.subject.not_in(waiting_subjects))
     return list(session.scalars(query.order_by(Event.id).limit(limit).with_for_update(skip_locked=True, of=Event)))
 
 
@@ -65,7 +71,7 @@ def publishable(session: Session, rows: list[Event]) -> tuple[list[Event], int]:
         return [], len(rows)
     queue: dict[str, list[int]] = defaultdict(list)
     for subject, event_id in session.execute(
-            select(Event.subject, Event.id).where(*pending(), Event.subject.in_(owned),
+            select(Event.subject, Event.id).where(*pending(), one_of(session, Event.subject, sorted(owned), String),
                                                   Event.id <= max(row.id for row in rows)).order_by(Event.id)):
         queue[subject].append(event_id)
     position: dict[str, int] = defaultdict(int)
