@@ -23,7 +23,7 @@ from webapp import logs
 from webapp.api import API_PREFIX
 from webapp.api.errors import ApiError, error_response
 from webapp.audit.context import client_ip
-from webapp.exceptions import BudgetExceeded, Conflict, DomainError, InvalidInput, NotFound, TooLarge
+from webapp.exceptions import BudgetExceeded, Conflict, DomainError, IllegalTransition, InvalidInput, NotFound, TooLarge
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -74,12 +74,20 @@ def status_for(exc: DomainError) -> int:
     return next((STATUS_OF[cls] for cls in type(exc).__mro__ if cls in STATUS_OF), 400)
 
 
+def error_code(exc: DomainError) -> str:
+    """One 409 family: a generic conflict that names the refusing state is a state refusal."""
+    if type(exc) is Conflict and exc.code == Conflict.code and "state" in exc.details:
+        return IllegalTransition.code
+    return exc.code
+
+
 def handle_domain_error(exc: DomainError):
     status = status_for(exc)
     headers = exc.headers if isinstance(exc, ApiError) else {}
+    code = error_code(exc)
     if wants_json():
-        return error_response(status, exc.code, exc.message, exc.details, headers)
-    return render_template("errors/error.html", status=status, title=exc.code.replace("_", " ").capitalize(),
+        return error_response(status, code, exc.message, exc.details, headers)
+    return render_template("errors/error.html", status=status, title=code.replace("_", " ").capitalize(),
                            message=exc.message, request_id=logs.current("request_id")), status, headers
 
 

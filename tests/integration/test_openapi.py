@@ -53,7 +53,8 @@ def test_bodies_and_query_strings_come_from_the_models_the_views_validate(docume
     runs = document["paths"]["/api/v3/runs"]["get"]
     status = next(p for p in runs["parameters"] if p["name"] == "status")
     assert "succeeded" in json.dumps(status["schema"])
-    assert document["paths"]["/api/v3/runs/{run_id}"]["get"]["parameters"][0]["schema"] == {"type": "integer"}
+    assert document["paths"]["/api/v3/runs/{run_id}"]["get"]["parameters"][0]["schema"] == {
+        "type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 
 
 def test_public_routes_need_no_token_and_the_rest_a_bearer(document):

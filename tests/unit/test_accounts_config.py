@@ -13,7 +13,8 @@ def test_account_defaults_match_the_readme():
     assert (config["LOCKOUT_THRESHOLD"], config["LOCKOUT_MINUTES"]) == (5, 30)
     timeouts = (config["SESSION_IDLE_MINUTES"], config["SESSION_ABSOLUTE_HOURS"], config["REFRESH_TOKEN_DAYS"])
     assert timeouts == (30, 12, 14)
-    assert config["RATE_LIMITS"] == {"login": 10, "register": 5, "refresh": 30, "verify": 5}
+    assert config["RATE_LIMITS"] == {"login": 10, "register": 5, "refresh": 30, "verify": 5, "password": 5,
+                                     "admin": 300}
 
 
 def test_rate_limits_are_read_per_action():

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, TypeVar, get_args
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from flask import Flask, current_app, request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime, ValidationError
+from werkzeug.exceptions import NotFound as HttpNotFound
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from webapp.api.errors import ApiError
 from webapp.exceptions import InvalidInput
+from webapp.storable import unstorable_field
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -33,11 +37,18 @@ DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in routes: ids beyond the database's range are a 404 like any unknown id."""
+    """``<int:...>`` in routes: ids beyond the database's range are a 404 like any unknown id.
 
-    def __init__(self, url_map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", MAX_DB_ID)
-        super().__init__(url_map, *args, **kwargs)
+    The 404 is raised while matching rather than by declining the match (a converter's
+    ``max``): a declined match falls through to the other rules of the path and came out as
+    405 on POST/PATCH/DELETE but 404 on GET. Raised here it is the same on every method.
+    """
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_DB_ID:
+            raise HttpNotFound()
+        return number
 
 
 class Body(BaseModel):
@@ -58,38 +69,6 @@ def field_errors(error: ValidationError) -> dict[str, str]:
         path = ".".join(str(part) for part in item["loc"]) or "body"
         fields.setdefault(path, item["msg"])
     return fields
-
-
-# NUL: PostgreSQL text refuses it. Lone surrogates: no UTF-8 encoding exists for them.
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def text_problem(text: str) -> str | None:
-    """Why ``text`` cannot be stored, or None."""
-    match = UNSTORABLE.search(text)
-    if match is None:
-        return None
-    return "must not contain NUL characters" if match.group() == "\x00" else "must be valid Unicode text"
-
-
-def unstorable_field(data: Any, path: str = "") -> tuple[str, str] | None:
-    """``(path, sentence)`` of the first text (key or value) that no text column can hold
-    (wherever the value ends up, storing it would be a 500); None if clean. Iterative, so a
-    deeply nested body cannot exhaust the stack here."""
-    pending = [(path, data)]
-    while pending:
-        where, value = pending.pop()
-        if isinstance(value, str) and (problem := text_problem(value)):
-            return where or "body", problem
-        if isinstance(value, dict):
-            for key, item in value.items():
-                name = f"{where}.{key}" if where else str(key)
-                if problem := text_problem(str(key)):
-                    return name, problem
-                pending.append((name, item))
-        elif isinstance(value, list):
-            pending.extend((f"{where}.{index}", item) for index, item in enumerate(value))
-    return None
 
 
 def _validate(model: type[Model], data: Any, what: str) -> Model:
@@ -126,6 +105,11 @@ def init_input_checks(app: Flask) -> None:
 def parse_body(model: type[Model]) -> Model:
     """Validate the JSON body against ``model``; an empty body counts as ``{}``."""
     raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A chunked body has no length to refuse up front, and Werkzeug's reader stops at the
+        # limit without saying so: what we hold is a cut-off prefix, which would read as bad JSON.
+        raise RequestEntityTooLarge()
     try:
         data = json.loads(raw) if raw.strip() else {}
     except ValueError:
@@ -137,5 +121,26 @@ def parse_body(model: type[Model]) -> Model:
     return _validate(model, data, "request body")
 
 
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _holds_time(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, datetime | AwareDatetime | NaiveDatetime):
+        return True
+    return any(_holds_time(argument) for argument in get_args(annotation))
+
+
 def parse_query(model: type[Model]) -> Model:
-    return _validate(model, request.args.to_dict(), "query string")
+    """Validate the query string; times must be ISO 8601 text, as the document says.
+
+    Pydantic's lax mode would also read ``since=0.5`` as half a second after 1970, which
+    nobody means and which the OpenAPI ``date-time`` format refuses.
+    """
+    args = request.args.to_dict()
+    for name, field in model.model_fields.items():
+        value = args.get(name)
+        if value and _holds_time(field.annotation) and not ISO_DATE.match(value):
+            message = "must be an ISO 8601 date-time such as 2026-01-31T09:30:00Z"
+            raise InvalidInput(f"The query string is not valid ({name}: {message}).",
+                               details={"fields": {name: message}})
+    return _validate(model, args, "query string")

@@ -18,18 +18,52 @@ from flask import Blueprint, Flask, current_app, jsonify
 from pydantic import BaseModel
 from werkzeug.routing import Rule
 
+from webapp.api.inputs import MAX_DB_ID
 from webapp.security import public
 
 bp = Blueprint("openapi", __name__)
 
 PARSERS = {"parse_body": "body", "parse_query": "query"}
-CONVERTER_TYPES = {"int": {"type": "integer"}, "float": {"type": "number"}}
+CONVERTER_TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": MAX_DB_ID}, "float": {"type": "number"}}
 PATH_PARAM = re.compile(r"<(?:(?P<converter>[^:<>]+):)?(?P<name>[^<>]+)>")
+TEXT_PATTERN = "^[^\\u0000]*$"
+CURSOR_DESCRIPTION = ("Opaque: pass the `next_cursor` of the previous page unchanged (URL-safe base64 of the "
+                      "last row's sort key, no padding). A cursor the server did not issue is 400 invalid_cursor.")
+API_DESCRIPTION = """Workflow control plane.
+
+Errors are `{"error": {"code", "message", "details"}}`. Under 500 and 503, `details.request_id`
+names the server's log line. 400 is a body or query string that cannot be read (malformed JSON,
+not UTF-8, a bad cursor); 422 is a readable one that breaks a rule, with `details.fields`
+naming each field; 413 is a body over the size limit, declared or chunked.
+
+Bodies are strict: an integer field takes a JSON integer only (not `1.0`, `"1"` or `true`), and
+unknown fields are refused. Query strings are text, so `limit=20` is read as a number.
+
+409 comes in two codes. `illegal_state`: the object's current state refuses the action
+(cancelling a finished run, approving a step that is not waiting); `details.state` names the
+state. Anything else is a clash with other data: `conflict`, or a more precise code such as
+`email_taken` or `last_admin`.
+
+Ids are positive 32-bit integers; a larger id matches nothing and is 404 on every method."""
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
         "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
+}
+
+
+# A health probe's 503 is its report (``status`` and the checks), not an error object: the
+# status is what a load balancer reads.
+PROBE_SCHEMA = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+RESPONSES = {
+    "2XX": {"description": "Success"},
+    "5XX": {"description": "Server error (500) or a dependency unavailable (503, with Retry-After when the "
+                           "database is down). A probe's 503 carries its report.",
+            "content": {"application/json": {"schema": {"anyOf": [ERROR_SCHEMA, PROBE_SCHEMA]}}}},
+    "default": {"description": "Error. A request line over the HTTP server's limit (gunicorn: 4094 bytes by "
+                               "default) is refused by the server itself with a plain HTML 400.",
+                "content": {"application/json": {"schema": ERROR_SCHEMA}, "text/html": {}}},
 }
 
 
@@ -52,8 +86,24 @@ def validated_models(view) -> dict[str, type[BaseModel]]:
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.update(schema.pop("$defs", {}))
+    definitions = schema.pop("$defs", {})
+    for part in (schema, *definitions.values()):
+        _no_nul_in_text(part)
+    components.update(definitions)
     return schema
+
+
+def _no_nul_in_text(schema: Any) -> None:
+    """Say in every free-text schema what the door refuses: NUL, which no text column holds."""
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & node.keys():
+                node["pattern"] = TEXT_PATTERN
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
 
 
 def _operation(rule: Rule, view, components: dict[str, Any]) -> dict[str, Any]:
@@ -67,27 +117,48 @@ def _operation(rule: Rule, view, components: dict[str, Any]) -> dict[str, Any]:
         "security": [] if access == "public" else [{"bearerAuth": []}],
         "parameters": [
             {"name": match["name"], "in": "path", "required": True,
-             "schema": CONVERTER_TYPES.get(match["converter"] or "", {"type": "string"})}
+             "schema": CONVERTER_TYPES.get(match["converter"] or "", {"type": "string", "pattern": TEXT_PATTERN})}
             for match in PATH_PARAM.finditer(rule.rule)
         ],
-        "responses": {
-            "2XX": {"description": "Success"},
-            "default": {"description": "Error", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
-        },
+        "responses": RESPONSES,
     }
     if len(doc.splitlines()) > 1:
         operation["description"] = doc
     models = validated_models(view)
     if "query" in models:
         query = _schema(models["query"], components)
-        operation["parameters"] += [
-            {"name": name, "in": "query", "required": name in query.get("required", []), "schema": prop}
-            for name, prop in query.get("properties", {}).items()
-        ]
+        operation["parameters"] += [_query_parameter(name, prop, name in query.get("required", []))
+                                    for name, prop in query.get("properties", {}).items()]
     if "body" in models:
-        operation["requestBody"] = {"required": False, "content": {"application/json": {
-            "schema": _schema(models["body"], components)}}}
+        body = _schema(models["body"], components)
+        # An empty body counts as {}: it is acceptable exactly when the model requires nothing.
+        operation["requestBody"] = {"required": bool(body.get("required")),
+                                    "content": {"application/json": {"schema": body}}}
     return operation
+
+
+def _query_parameter(name: str, schema: dict[str, Any], required: bool) -> dict[str, Any]:
+    parameter = {"name": name, "in": "query", "required": required, "schema": schema}
+    if name == "cursor":
+        parameter["description"] = CURSOR_DESCRIPTION
+    elif "description" in schema:
+        parameter["description"] = schema["description"]
+    return parameter
+
+
+def _add_shadowed_methods(app: Flask, path: str, operations: dict[str, Any], components: dict[str, Any]) -> None:
+    """A fixed path that a templated rule also matches (``/workflows/validate`` is a valid
+    ``/workflows/{slug}``) answers that rule's other methods too, and its Allow header says so;
+    document them here, with the path parameter fixed by the path itself."""
+    adapter = app.url_map.bind("")
+    documented = {method.upper() for method in operations} | {"HEAD", "OPTIONS"}
+    for method in sorted(set(adapter.allowed_methods(path)) - documented):
+        endpoint, _ = adapter.match(path, method=method)
+        other = next(r for r in app.url_map.iter_rules(endpoint) if method in r.methods)
+        operation = _operation(other, app.view_functions[endpoint], components)
+        operation["operationId"] += "_at_" + path.rsplit("/", 1)[-1].replace("-", "_")
+        operation["parameters"] = [p for p in operation["parameters"] if p["in"] != "path"]
+        operations[method.lower()] = operation
 
 
 def build_document(app: Flask) -> dict[str, Any]:
@@ -100,10 +171,13 @@ def build_document(app: Flask) -> dict[str, Any]:
         path = PATH_PARAM.sub(lambda m: "{" + m["name"] + "}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(rule, view, components)
+    for path, operations in paths.items():
+        if "{" not in path:
+            _add_shadowed_methods(app, path, operations, components)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Flowdeck API", "version": "3",
-                 "description": "Workflow control plane. Errors are {\"error\": {code, message, details}}."},
+                 "description": API_DESCRIPTION},
         "paths": paths,
         "components": {
             "schemas": components,

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from webapp.api.inputs import Body
-from webapp.auth.passwords import password_problem
+from webapp.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, password_problem
 
 Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 # Login accepts any string up to a sane size: an over-long password must get the generic 401.
@@ -20,7 +20,12 @@ def _acceptable(password: str) -> str:
     return password
 
 
-NewPassword = Annotated[str, Field(max_length=1024), AfterValidator(_acceptable)]
+# The schema states the limits JSON Schema can express; the byte limit and the common-password
+# list are checked by password_problem and named in the description.
+NewPassword = Annotated[str, Field(
+    min_length=MIN_PASSWORD_CHARS, max_length=MAX_PASSWORD_BYTES,
+    description=f"{MIN_PASSWORD_CHARS} characters to {MAX_PASSWORD_BYTES} UTF-8 bytes, not in the shipped list of "
+                "common passwords; no composition rules."), AfterValidator(_acceptable)]
 Name = Annotated[str, Field(max_length=200)]
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from flask import current_app
 
-from webapp.api.inputs import unstorable_field
 from webapp.exceptions import InvalidInput, TooLarge
+from webapp.storable import unstorable_field
 
 
 class _NoAliasLoader(yaml.SafeLoader):
