@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Integer, cast, func, literal, or_, select
 
+from webapp.costs.budget_models import Budget
+from webapp.costs.ledger import usage_of
+from webapp.costs.periods import period_start
+from webapp.costs.scopes import budget_label
 from webapp.extensions import db
 from webapp.runs.models import StepRun, WorkflowRun
 from webapp.runs.states import RUN_STATES
@@ -20,6 +25,7 @@ from webapp.workflows.models import Workflow
 # window name -> (bucket width, number of buckets): 24 hourly bars, or 28 bars of 6 hours.
 WINDOWS = {"24h": (timedelta(hours=1), 24), "7d": (timedelta(hours=6), 28)}
 ATTENTION_LIMIT = 8
+BUDGET_LIMIT = 5
 
 
 @dataclass(frozen=True)
@@ -121,3 +127,36 @@ def has_runs() -> bool:
 def example_slug(slug: str = "hello") -> str | None:
     """The shipped example's slug when it is imported and live, for the empty state's button."""
     return db.session.scalar(select(Workflow.slug).where(Workflow.slug == slug, Workflow.archived.is_(False)))
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """One active budget's current period on the Overview: spent (reservations included) against its limit."""
+
+    budget_id: int
+    label: str
+    period: str
+    used: Decimal
+    limit: Decimal
+    currency: str
+    soft_threshold_pct: int = 80
+
+    @property
+    def soft_limit(self) -> Decimal:
+        """Where the meter turns from fine to a warning: the budget's own alert threshold."""
+        return self.limit * self.soft_threshold_pct / 100
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(self.used / self.limit * 100)) if self.limit else 0
+
+
+def budget_lines(now: datetime, limit: int = BUDGET_LIMIT) -> list[BudgetLine]:
+    """Active budgets (oldest first, at most ``limit``), each one read of its period row."""
+    budgets = db.session.scalars(select(Budget).where(Budget.active.is_(True)).order_by(Budget.id).limit(limit)).all()
+    lines = []
+    for budget in budgets:
+        spent, reserved = usage_of(budget, period_start(budget.period, now))
+        lines.append(BudgetLine(budget.id, budget_label(budget), budget.period, spent + reserved, budget.limit,
+                                budget.currency, budget.soft_threshold_pct))
+    return lines

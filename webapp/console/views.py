@@ -16,7 +16,7 @@ from redis import RedisError
 from webapp.clock import utcnow
 from webapp.console.cache import overview_aggregates
 from webapp.console.charts import STACK_ORDER, stacked_runs_chart
-from webapp.console.overview import WINDOWS, example_slug, has_runs, needs_attention, runs_over_time
+from webapp.console.overview import WINDOWS, budget_lines, example_slug, has_runs, needs_attention, runs_over_time
 from webapp.extensions import htmx
 from webapp.fragments import polled, render_block
 from webapp.queues import redis_connection
@@ -46,6 +46,7 @@ def overview_context(window: str) -> dict:
     return {"numbers": numbers, "queues": queue_figures(), "window": window, "windows": list(WINDOWS),
             "chart": None if empty else stacked_runs_chart(buckets, window),
             "chart_statuses": STACK_ORDER, "attention": [] if empty else needs_attention(),
+            "budgets": budget_lines(now),
             "empty": empty, "example": example_slug() if empty else None,
             "poll_seconds": current_app.config["HEALTH_POLL_SECONDS"], "updated_at": now}
 

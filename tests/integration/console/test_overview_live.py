@@ -184,3 +184,26 @@ def test_with_a_cache_and_redis_down_the_overview_computes_its_figures(app, clie
         assert needs_attention_figure(client.get("/").get_data(as_text=True)) == "1"
     finally:
         app.config["OVERVIEW_CACHE_SECONDS"] = 0
+
+
+def test_the_overview_shows_each_active_budget_against_its_limit(client, login_as, make_run):
+    from decimal import Decimal
+
+    from webapp.costs.models import CostRecord
+    from webapp.costs.service import create_budget
+    from webapp.extensions import db
+
+    run = make_run("succeeded")
+    create_budget(scope="global", scope_id=None, period="day", limit=Decimal("2"), on_exceed="alert",
+                  name="Daily LLM")
+    off = create_budget(scope="global", scope_id=None, period="month", limit=Decimal("9"), on_exceed="alert",
+                        name="Switched off")
+    off.active = False
+    db.session.add(CostRecord(run_id=run.id, step_run_id=run.steps[0].id, attempt=1, kind="llm",
+                              amount=Decimal("0.5")))
+    db.session.commit()
+    login_as("viewer")
+    section = client.get("/").get_data(as_text=True).split('data-testid="budgets"')[1].split("</section>")[0]
+    assert "<bdi>Daily LLM</bdi>" in section and "Switched off" not in section
+    assert 'max="2.00000000" value="0.50000000"' in section
+    assert "$0.5000 of $2.0000 this day" in section and "25 % used" in section
