@@ -23,6 +23,8 @@ from jobs.reconcile_timer import ReconcileTimer
 from webapp import logs
 from webapp.events.leader import DispatcherLeader
 from webapp.extensions import db
+from webapp.metrics.worker import observe_job
+from webapp.metrics.worker import serve as serve_worker_metrics
 from webapp.queues import redis_connection
 
 JOB_MODULES = ("jobs.maintenance", "jobs.steps", "jobs.webhooks", "jobs.memory")
@@ -48,10 +50,14 @@ class FlowdeckWorkerMixin:
     """
 
     job_class: type[AppJob]
+    observe_jobs = False  # set by ``flask worker`` when WORKER_METRICS_PORT serves step metrics
 
     def execute_job(self, job: Job, queue) -> None:
         with logs.bound(job_id=job.id):
             super().execute_job(job, queue)
+        # Metrics hook (webapp.metrics.worker): this runs in the parent, after the horse is done.
+        if self.observe_jobs:
+            observe_job(job)
 
     def perform_job(self, job: Job, queue) -> bool:
         with logs.bound(job_id=job.id):
@@ -110,6 +116,7 @@ def worker_command(burst: bool, name: str | None, mode: str | None, queues: tupl
         job_class=job_class_for(app),
         name=name,
     )
+    worker.observe_jobs = serve_worker_metrics(app.config["WORKER_METRICS_PORT"])
     interval = app.config["RECONCILE_INTERVAL_SECONDS"]
     timer = ReconcileTimer(app, interval) if interval and not burst else None
     if timer:

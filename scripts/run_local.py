@@ -160,9 +160,14 @@ def run(port: int) -> int:
         supervisor.start("worker", flask + ["worker"], env)
         supervisor.start("dispatcher", flask + ["events", "dispatch"], env)
         # gthread: each open live page holds one thread for its event stream (docs/events.md).
-        supervisor.start("console", [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+        # /metrics: summed across the two gunicorn workers (webapp.metrics.gunicorn_conf), open to
+        # this machine only unless METRICS_ALLOWED_NETWORKS or METRICS_TOKEN says otherwise.
+        console_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(instance / "prometheus"),
+                       "METRICS_ALLOWED_NETWORKS": env.get("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32")}
+        supervisor.start("console", [str(bin_dir / "gunicorn"), "-c", "python:webapp.metrics.gunicorn_conf",
+                                     "--bind", f"127.0.0.1:{port}", "--workers", "2",
                                      "--worker-class", "gthread", "--threads", "16", "--graceful-timeout", "5",
-                                     "--access-logfile", "-", "wsgi:app"], env)
+                                     "--access-logfile", "-", "wsgi:app"], console_env)
         wait_for_http(f"http://127.0.0.1:{port}/api/v3/health/live", 30)
         print(f"Console: http://127.0.0.1:{port}", flush=True)
         print(f"Admin: {ADMIN_EMAIL} / {env['FLOWDECK_ADMIN_PASSWORD']}", flush=True)

@@ -119,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.mail.views import bp as mail_bp
     from webapp.memory.api import bp as memory_api_bp
     from webapp.memory.views import bp as memory_bp
+    from webapp.metrics.views import init_metrics
     from webapp.navigation import NavItem, add_nav_item, nav_groups, nav_items
     from webapp.runs.api import bp as runs_api_bp
     from webapp.runs.views import bp as runs_bp
@@ -165,6 +166,7 @@ def register_blueprints(app: Flask) -> None:
     add_nav_item(app, NavItem("Webhooks", "webhooks.index", "admin", order=94, group="admin"))
     add_nav_item(app, NavItem("Workflows", "workflows.index", order=10))
     add_nav_item(app, NavItem("Decompositions", "decompositions.index", order=30, group="operate"))
+    init_metrics(app)
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["nav_groups"] = nav_groups
     register_filters(app)

@@ -196,6 +196,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         **health_settings(read),
         **memory_settings(read),
         **events_settings(read),
+        **metrics_settings(read),
         "SESSION_COOKIE_SECURE": read.flag("SESSION_COOKIE_SECURE", env == "production"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -235,6 +236,20 @@ def public_base_url(read: EnvReader, env: str) -> str | None:
     if urlsplit(value).query or urlsplit(value).fragment:
         raise ConfigError(f"PUBLIC_BASE_URL must be a plain origin with an optional path, got {raw!r}")
     return value
+
+
+def metrics_settings(read: EnvReader) -> dict[str, Any]:
+    """``/metrics`` (README, "Operating Flowdeck"): open to METRICS_TOKEN or METRICS_ALLOWED_NETWORKS only.
+
+    With neither set, every scrape is refused: metrics name workflows and budgets, so they are
+    never open to the world by default. WORKER_METRICS_PORT (0 = off) serves a worker's step
+    metrics from its parent process.
+    """
+    return {
+        "METRICS_TOKEN": read.optional("METRICS_TOKEN"),
+        "METRICS_ALLOWED_NETWORKS": parse_networks("METRICS_ALLOWED_NETWORKS", read.raw("METRICS_ALLOWED_NETWORKS")),
+        "WORKER_METRICS_PORT": read.integer("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535),
+    }
 
 
 def parse_networks(name: str, raw: str) -> tuple[Any, ...]:

@@ -80,7 +80,7 @@ def execute_step(step_run_id: int, job_id: str) -> None:
     with logs.bound(run_id=str(attempt.run_id)):
         log.info("step %s attempt %s started", attempt.step_id, attempt.attempt)
         outcome = perform(attempt)
-        record_outcome(step_run_id, job_id, outcome)
+        record_outcome(step_run_id, job_id, outcome, run_id=attempt.run_id)
 
 
 def claim(step_run_id: int, job_id: str) -> Attempt | None:
@@ -155,13 +155,14 @@ def time_limit(seconds: int) -> BaseDeathPenalty:
     return BaseDeathPenalty(seconds, StepTimedOut)
 
 
-def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure) -> None:
-    step = db.session.get(StepRun, step_run_id)
-    run = lock_run(step.run_id) if step is not None else None
-    if run is None:  # the run was deleted while the step ran
+def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *, run_id: int) -> None:
+    """Save the outcome under the run's lock, then the step's (the claim told us the run, so the
+    step is read once, already locked)."""
+    run = lock_run(run_id)
+    step = db.session.get(StepRun, step_run_id, with_for_update=True, populate_existing=True) if run else None
+    if step is None:  # the run was deleted while the step ran
         db.session.rollback()
         return
-    db.session.refresh(step, with_for_update=True)
     if step.rq_job_id != job_id or step.status != "running":
         log.warning("step %s: dropping the result of job %s (the step is %s now)", step.step_key, job_id, step.status)
         db.session.rollback()
