@@ -49,10 +49,14 @@ def saved_column():
 
 
 def day_key():
-    """The UTC calendar day of a record as ``YYYY-MM-DD`` text, on PostgreSQL and SQLite."""
+    """The UTC calendar day of a record, on PostgreSQL (a date) and SQLite (``YYYY-MM-DD`` text)."""
     if db.engine.dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", CostRecord.created_at), "YYYY-MM-DD")
+        return func.date(func.timezone("UTC", CostRecord.created_at))
     return func.strftime("%Y-%m-%d", CostRecord.created_at)
+
+
+def day_text(day: Any) -> str:
+    return day if isinstance(day, str) else day.isoformat()
 
 
 def group_key(group_by: str):
@@ -79,9 +83,10 @@ def grouped(group_by: str, span: Window) -> list[dict[str, Any]]:
         func.count(func.distinct(CostRecord.run_id)).label("runs"), func.count().label("records"),
     ), span).group_by(key).order_by(key)).all()
     labels = _labels(group_by, [row.key for row in rows])
-    items = [{"key": row.key, "label": labels.get(row.key, "none" if row.key is None else str(row.key)),
+    keys = [day_text(row.key) if group_by == "day" else row.key for row in rows]
+    items = [{"key": key, "label": labels.get(key, "none" if key is None else str(key)),
               "spent": _money(row.spent), "saved": _money(row.saved), "runs": row.runs, "records": row.records}
-             for row in rows]
+             for key, row in zip(keys, rows, strict=True)]
     if group_by != "day":
         items.sort(key=lambda item: Decimal(item["spent"]), reverse=True)
     return items
@@ -103,19 +108,53 @@ def saving_ratio(spent: Decimal, saved: Decimal) -> str:
     return format((saved / would_have if would_have > 0 else ZERO).quantize(Decimal("0.0001")), "f")
 
 
-def chart(stack_by: str, span: Window) -> dict[str, Any]:
-    """Spend per UTC day stacked by workflow or model: ``{"days": [...], "series": [{label, values}]}``."""
+def dashboard(stack_by: str, span: Window) -> dict[str, Any]:
+    """Everything /costs shows, from ONE grouped scan of the period's records.
+
+    Grouping by (day, workflow, user, model) leaves a few thousand rows even at hundreds of
+    thousands of records; totals, the chart and the three tables are sums over them. The page
+    counts records, not distinct runs (that would need a sort of every record per table); the
+    summary API gives the runs.
+    """
     day = day_key().label("day")
-    key = group_key(stack_by).label("key")
-    rows = db.session.execute(in_window(select(day, key, func.sum(CostRecord.amount).label("spent")), span)
-                              .group_by(day, key)).all()
+    rows = db.session.execute(in_window(select(
+        day, CostRecord.workflow_id, CostRecord.user_id, CostRecord.model,
+        func.sum(CostRecord.amount).label("spent"), func.coalesce(func.sum(saved_column()), 0).label("saved"),
+        func.count().label("records")), span).group_by(day, CostRecord.workflow_id, CostRecord.user_id,
+                                                        CostRecord.model)).all()
+    groups = {"workflow": 1, "user": 2, "model": 3}
+    tables: dict[str, dict[Any, list]] = {group: {} for group in groups}
+    stacks: dict[Any, dict[str, Decimal]] = {}
+    spent_total, saved_total, records_total = ZERO, ZERO, 0
+    for row in rows:
+        spent, saved = Decimal(row.spent), Decimal(row.saved)
+        spent_total, saved_total, records_total = spent_total + spent, saved_total + saved, records_total + row.records
+        for group, index in groups.items():
+            entry = tables[group].setdefault(row[index], [ZERO, ZERO, 0])
+            entry[0], entry[1], entry[2] = entry[0] + spent, entry[1] + saved, entry[2] + row.records
+        stack = stacks.setdefault(row[groups[stack_by]], {})
+        stack[day_text(row.day)] = stack.get(day_text(row.day), ZERO) + spent
+    return {
+        "totals": {"spent": _money(spent_total), "saved": _money(saved_total), "records": records_total,
+                   "saving_ratio": saving_ratio(spent_total, saved_total)},
+        "tables": {group: _table(group, entries) for group, entries in tables.items()},
+        "chart": _chart(stack_by, span, stacks),
+    }
+
+
+def _table(group: str, entries: dict[Any, list]) -> list[dict[str, Any]]:
+    labels = _labels(group, list(entries))
+    items = [{"key": key, "label": labels.get(key, "none" if key is None else str(key)), "spent": _money(spent),
+              "saved": _money(saved), "records": records} for key, (spent, saved, records) in entries.items()]
+    return sorted(items, key=lambda item: Decimal(item["spent"]), reverse=True)
+
+
+def _chart(stack_by: str, span: Window, stacks: dict[Any, dict[str, Decimal]]) -> dict[str, Any]:
+    """Spend per UTC day stacked by workflow or model: ``{"days": [...], "series": [{label, values}]}``."""
     days = [(span.since + timedelta(days=offset)).strftime("%Y-%m-%d")
             for offset in range((span.until.date() - span.since.date()).days + 1)]
-    labels = _labels(stack_by, list({row.key for row in rows}))
-    series: dict[Any, dict[str, Decimal]] = {}
-    for row in rows:
-        series.setdefault(row.key, {})[row.day] = Decimal(row.spent)
-    ordered = sorted(series.items(), key=lambda item: sum(item[1].values()), reverse=True)
+    labels = _labels(stack_by, list(stacks))
+    ordered = sorted(stacks.items(), key=lambda item: sum(item[1].values()), reverse=True)
     return {"days": days, "stack_by": stack_by, "series": [
         {"label": labels.get(key, "none" if key is None else str(key)),
          "values": [float(values.get(day, ZERO)) for day in days]} for key, values in ordered]}

@@ -81,9 +81,7 @@ def dashboard_context(query: DashboardQuery, span: reports.Window) -> dict[str, 
     for budget_id, run_id in held:
         runs_held.setdefault(budget_id, []).append(run_id)
     return {
-        "query": query, "ranges": list(RANGES), "span": span, "totals": reports.totals(span),
-        "chart": reports.chart(query.stack, span),
-        "tables": {group: reports.grouped(group, span) for group in ("workflow", "user", "model")},
+        "query": query, "ranges": list(RANGES), "span": span, **reports.dashboard(query.stack, span),
         "budgets": [(budget, service.usage(budget), service.budget_label(budget)) for budget in budgets],
         "runs_held": runs_held, "alerts": service.recent_alerts(),
         "budget_names": {budget.id: service.budget_label(budget) for budget in budgets},

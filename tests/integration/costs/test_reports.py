@@ -134,3 +134,19 @@ def test_an_admin_sees_the_budget_and_price_forms_and_a_bad_form_is_a_message_no
     assert saved.status_code == 200 and "Budget saved." in saved.get_data(as_text=True)
     db.session.expire_all()
     assert str(db.session.get(type(budget), budget.id).limit) == "4.00000000"
+
+
+def test_the_dashboards_single_scan_gives_the_same_figures_as_the_summary(db, records):
+    from webapp.costs import reports
+
+    span = reports.Window(NOW - timedelta(days=6, hours=5), NOW)
+    page = reports.dashboard("model", span)
+    for group in ("workflow", "user", "model"):
+        expected = {item["key"]: (item["spent"], item["records"]) for item in reports.grouped(group, span)}
+        assert {item["key"]: (item["spent"], item["records"]) for item in page["tables"][group]} == expected
+    assert page["totals"]["spent"] == reports.totals(span)["spent"]
+    by_day = {item["key"]: Decimal(item["spent"]) for item in reports.grouped("day", span)}
+    stacked = {day: sum(Decimal(str(series["values"][index])) for series in page["chart"]["series"])
+               for index, day in enumerate(page["chart"]["days"])}
+    assert {day: round(total, 6) for day, total in stacked.items() if total} == \
+        {day: round(total, 6) for day, total in by_day.items()}
