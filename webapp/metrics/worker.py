@@ -11,11 +11,12 @@ version (cached per version: versions are immutable). A worker serves these on
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 
 from prometheus_client import start_http_server
-from rq.job import Job
+from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 from webapp.costs.models import CostRecord
@@ -53,14 +54,14 @@ def observe_job(job: Job) -> None:
     if job.func_name != STEP_JOB or not job.args:
         return
     try:
-        record_attempt(int(job.args[0]), job.id)
+        record_attempt(int(job.args[0]), job.id, lambda: job.get_status(refresh=True) == JobStatus.FAILED)
     except Exception:  # a metric must never stop the worker from taking the next job
         log.warning("metrics: could not record job %s", job.id, exc_info=True)
     finally:
         db.session.remove()
 
 
-def record_attempt(step_run_id: int, job_id: str) -> None:
+def record_attempt(step_run_id: int, job_id: str, job_failed: Callable[[], bool]) -> None:
     row = db.session.execute(
         select(StepAttempt.attempt, StepAttempt.status, StepAttempt.queued_at, StepAttempt.started_at,
                StepAttempt.finished_at, StepRun.step_key, WorkflowRun.workflow_version_id, Workflow.slug)
@@ -68,9 +69,15 @@ def record_attempt(step_run_id: int, job_id: str) -> None:
         .join(WorkflowRun, WorkflowRun.id == StepAttempt.run_id)
         .join(Workflow, Workflow.id == WorkflowRun.workflow_id)
         .where(StepAttempt.step_run_id == step_run_id, StepAttempt.job_id == job_id)).one_or_none()
-    if row is None or row.status == "running":
-        return  # the job found nothing to do (cancelled run, redelivery) or did not end it
+    if row is None:
+        return  # the job found nothing to do (a cancelled run, a redelivery)
     kind = step_kinds(row.workflow_version_id).get(row.step_key, UNKNOWN)
+    if row.status == "running":
+        # The job is over but its attempt never ended: the horse died or could not commit, which
+        # is what the reconciler will mark ``crashed``. A job stopped on purpose (cancel) is not.
+        if job_failed():
+            step_attempts.labels(kind, "crashed").inc()
+        return
     step_attempts.labels(kind, row.status).inc()
     duration = seconds(row.started_at, row.finished_at)
     if duration is not None:
