@@ -24,10 +24,11 @@ STEP_ALLOWED = {
     ("pending", "queued"), ("pending", "skipped"), ("pending", "cancelled"), ("pending", "waiting_approval"),
     ("queued", "running"), ("queued", "cancelled"),
     ("running", "succeeded"), ("running", "failed"), ("running", "retrying"), ("running", "cancelled"),
-    ("running", "crashed"),
+    ("running", "crashed"), ("running", "waiting_children"),
     ("retrying", "queued"), ("retrying", "cancelled"),
     ("waiting_approval", "succeeded"), ("waiting_approval", "failed"), ("waiting_approval", "cancelled"),
     ("waiting_approval", "pending"),
+    ("waiting_children", "succeeded"), ("waiting_children", "failed"), ("waiting_children", "cancelled"),
     ("succeeded", "pending"), ("failed", "pending"), ("skipped", "pending"), ("cancelled", "pending"),
     ("crashed", "queued"), ("crashed", "pending"),
 }

@@ -34,6 +34,7 @@ STEP_TABLE = {
     "running":          (F, F, F, F),
     "retrying":         (F, T, F, F),
     "waiting_approval": (T, F, F, F),
+    "waiting_children": (F, F, F, F),
     "succeeded":        (F, F, F, T),
     "failed":           (F, F, T, T),
     "skipped":          (F, F, T, T),
@@ -108,6 +109,16 @@ def test_settle_never_lifts_a_hold(reason, steps):
 def test_settle_follows_the_steps_of_a_running_or_gate_paused_run(status, steps, expected):
     run = Run(status, "approval" if status == "paused" else None)
     assert states.settled_status(run, steps) == expected
+
+
+@pytest.mark.parametrize("step_status", STEP_STATES)
+def test_only_a_running_or_child_waiting_step_has_an_open_attempt(step_status):
+    assert states.has_open_attempt(Step(step_status)) is (step_status in ("running", "waiting_children"))
+
+
+def test_a_step_waiting_for_its_children_keeps_the_run_running_and_is_stopped_by_cancel():
+    assert states.settled_status(Run("running"), {"waiting_children", "succeeded"}) == ("running", None)
+    assert "waiting_children" in states.STEP_STOPPABLE and "waiting_children" not in states.STEP_ACTIVE
 
 
 @pytest.mark.parametrize("status", ["queued", "succeeded", "failed", "cancelled"])

@@ -23,7 +23,8 @@ from webapp.extensions import db
 from webapp.queues import redis_connection
 from webapp.runs import states
 from webapp.runs.checkpoints import covered_outputs, delete_checkpoint_row, take_checkpoint
-from webapp.runs.dispatch import clear_stop, request_stop
+from webapp.runs.children import stop_jobs, stop_tree
+from webapp.runs.dispatch import clear_stop
 from webapp.runs.engine import (
     advance,
     lift_pause,
@@ -32,13 +33,10 @@ from webapp.runs.engine import (
     move_step,
     pause_run,
     reset_step,
-    start_waiting_runs,
     trigger,
 )
-from webapp.runs.execution import close_attempt
 from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
-from webapp.runs.states import STEP_ACTIVE, STEP_STOPPABLE
 from webapp.workflows.service import get_workflow
 
 log = logging.getLogger(__name__)
@@ -76,24 +74,16 @@ def refuse_over_budget(workflow, run: WorkflowRun) -> None:
 
 
 def cancel(run_id: int, actor) -> WorkflowRun:
-    """Queued steps never start; running ones are asked to stop (flag + RQ stop-job)."""
+    """Queued steps never start; running ones are asked to stop (flag + RQ stop-job); the child
+    runs of a waiting ``task.decompose`` step are cancelled with it."""
     run = locked_run(run_id)
     if not states.can_cancel(run):
         raise IllegalTransition(f"Run {run.id} is {run.status}; only queued, running or paused runs can be cancelled.",
                                 details={"state": run.status})
-    move_run(run, "cancelled")
-    live_jobs = [step.rq_job_id for step in run.steps if step.status in STEP_ACTIVE]
-    for step in run.steps:
-        if step.status == "running":
-            close_attempt(step, "cancelled", error="cancelled by an operator")
-        if step.status in STEP_STOPPABLE:
-            move_step(step, "cancelled", finished_at=utcnow())
+    stopped = stop_tree(run, "cancelled by an operator")
     audit("run.cancel", run, actor)
-    start_waiting_runs(run.workflow_id)
     db.session.commit()
-    request_stop(run.id)
-    for job_id in live_jobs:
-        stop_job(job_id)
+    stop_jobs(stopped)
     return run
 
 

@@ -19,7 +19,7 @@ from webapp.clock import utcnow
 from webapp.events import publish
 from webapp.exceptions import Conflict, IllegalTransition
 from webapp.extensions import db
-from webapp.runs import states
+from webapp.runs import children, states
 from webapp.runs.checkpoints import forget_chain
 from webapp.runs.dispatch import send_step
 from webapp.runs.models import StepRun, WorkflowRun
@@ -46,6 +46,8 @@ def move_run(run: WorkflowRun, target: str, *, pause_reason: str | None = None, 
         run.started_at = now
     if states.is_finished(run):
         run.finished_at = now
+        if run.parent_run_id is not None:
+            children.child_finished(run)
     publish(f"run.{target}", {"run_id": run.id, "workflow_id": run.workflow_id, "from": previous,
                               **({"pause_reason": pause_reason} if pause_reason else {})})
 
@@ -117,8 +119,11 @@ def queue_step(run: WorkflowRun, step: StepRun) -> None:
 
 
 def trigger(workflow: Workflow, params: Any, *, actor_id: int | None,
-            idempotency_key: str | None = None) -> tuple[WorkflowRun, bool]:
+            idempotency_key: str | None = None, **parent: int) -> tuple[WorkflowRun, bool]:
     """Create a run with all its step rows in one transaction: ``(run, created)``.
+
+    ``parent`` (``parent_run_id`` and the rest) makes it a child run: its parent step starts it
+    (webapp/runs/children.py), so ``start_waiting_runs`` leaves it queued.
 
     A key already used for this workflow returns that run and ``created=False``. The workflow
     row is locked first, which serialises triggers of one workflow: the key check and the
@@ -136,7 +141,7 @@ def trigger(workflow: Workflow, params: Any, *, actor_id: int | None,
     version = get_version(workflow)
     resolved = validate_trigger_params(version.definition, params)
     run = WorkflowRun(workflow_id=workflow.id, workflow_version_id=version.id, version=version, params=resolved,
-                      triggered_by=actor_id, idempotency_key=idempotency_key, status="queued")
+                      triggered_by=actor_id, idempotency_key=idempotency_key, status="queued", **parent)
     run.steps = [StepRun(step_key=spec.id, position=index) for index, spec in enumerate(plan_for(version).steps)]
     db.session.add(run)
     db.session.flush()
@@ -152,7 +157,8 @@ def start_waiting_runs(workflow_id: int) -> None:
     # a plain FOR UPDATE there deadlocks two spending steps that finish runs of one workflow at once.
     workflow = db.session.execute(select(Workflow).where(Workflow.id == workflow_id)
                                   .with_for_update(key_share=True)).scalar_one()
-    waiting = select(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id, WorkflowRun.status == "queued")
+    waiting = select(WorkflowRun).where(WorkflowRun.workflow_id == workflow_id, WorkflowRun.status == "queued",
+                                        WorkflowRun.parent_run_id.is_(None))
     if workflow.max_concurrent_runs is not None:
         active = db.session.scalar(select(func.count()).select_from(WorkflowRun).where(
             WorkflowRun.workflow_id == workflow_id, WorkflowRun.status.in_(RUN_ACTIVE)))
@@ -176,6 +182,7 @@ def advance(run: WorkflowRun) -> None:
     """
     if not states.starts_steps(run):
         return
+    children.progress(run)
     plan = plan_for(run.version)
     status = {step.step_key: step.status for step in run.steps}
     changed = True

@@ -30,13 +30,13 @@ from webapp.costs import enforcement
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
 from webapp.memory import memo
-from webapp.runs import states
+from webapp.runs import children, states
 from webapp.runs.checkpoints import take_checkpoint
 from webapp.runs.dispatch import send_step, step_timeout, stop_requested
 from webapp.runs.engine import advance, lock_run, move_step
 from webapp.runs.models import StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
-from webapp.steps.base import StepContext, StepFailed, StepResult
+from webapp.steps.base import SpawnChildren, StepContext, StepFailed, StepResult
 from webapp.steps.registry import get_kind
 from webapp.workflows.templating import make_scope, render_inputs
 
@@ -167,7 +167,9 @@ def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure,
         log.warning("step %s: dropping the result of job %s (the step is %s now)", step.step_key, job_id, step.status)
         db.session.rollback()
         return
-    if isinstance(outcome, StepResult):
+    if isinstance(outcome, SpawnChildren):  # task.decompose: the engine starts and waits for child runs
+        children.spawn(run, step, outcome)
+    elif isinstance(outcome, StepResult):
         succeed(run, step, outcome)
     else:
         fail_attempt(run, step, outcome)

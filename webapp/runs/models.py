@@ -36,6 +36,8 @@ class WorkflowRun(db.Model):
         Index("ix_workflow_runs_created_at_status", "created_at", "status"),
         # 0006_run_page_indexes: /runs?status=..., newest first, and the Overview's status counts.
         Index("ix_workflow_runs_status_created_at_id", "status", "created_at", "id"),
+        # 0012_child_runs: a waiting task.decompose step reads its children in item order.
+        Index("ix_workflow_runs_parent_step", "parent_step_run_id", "parent_attempt", "parent_item"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,11 +59,22 @@ class WorkflowRun(db.Model):
     resumed_from_checkpoint_id: Mapped[int | None] = mapped_column(default=None)
     # The checkpoint whose state the run's next auto checkpoint extends; None after a reset.
     last_checkpoint_id: Mapped[int | None] = mapped_column(default=None)
+    # A child run of a ``task.decompose`` step: that step, the attempt that started it and the
+    # item it is for (webapp/runs/children.py). None for every run started otherwise.
+    parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_runs.id", ondelete="CASCADE"),
+                                                      default=None)
+    # No foreign key to step_runs: a second one between the two tables would make every join of
+    # runs and steps ambiguous, and the parent run's key already cascades.
+    parent_step_run_id: Mapped[int | None] = mapped_column(default=None)
+    parent_attempt: Mapped[int | None] = mapped_column(default=None)
+    parent_item: Mapped[int | None] = mapped_column(default=None)
 
     steps: Mapped[list[StepRun]] = relationship(back_populates="run", order_by="StepRun.position",
                                                 cascade="all, delete-orphan")
     workflow = relationship("Workflow")
     version = relationship("WorkflowVersion")
+    children: Mapped[list[WorkflowRun]] = relationship(
+        foreign_keys=[parent_run_id], order_by="WorkflowRun.id", viewonly=True)
 
     def step(self, step_key: str) -> StepRun | None:
         return next((step for step in self.steps if step.step_key == step_key), None)

@@ -19,6 +19,9 @@ Decisions written down here:
   resuming from a checkpoint taken before that step completed).
 - ``retrying`` means "waiting out the backoff"; the attempt's job moves it to ``queued``.
 - ``crashed`` (the worker died) is terminal until a retry queues the step again.
+- ``waiting_children``: a ``task.decompose`` step whose attempt started child runs and waits
+  for them without holding a worker; the engine ends it when its last child finishes
+  (webapp/runs/children.py). Its attempt stays open meanwhile, as a running step's does.
 """
 from __future__ import annotations
 
@@ -38,9 +41,10 @@ RUN_TRANSITIONS: dict[str, frozenset[str]] = {
 STEP_TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"queued", "skipped", "cancelled", "waiting_approval"}),
     "queued": frozenset({"running", "cancelled"}),
-    "running": frozenset({"succeeded", "failed", "retrying", "cancelled", "crashed"}),
+    "running": frozenset({"succeeded", "failed", "retrying", "cancelled", "crashed", "waiting_children"}),
     "retrying": frozenset({"queued", "cancelled"}),
     "waiting_approval": frozenset({"succeeded", "failed", "cancelled", "pending"}),
+    "waiting_children": frozenset({"succeeded", "failed", "cancelled"}),
     "succeeded": frozenset({"pending"}),
     "failed": frozenset({"pending"}),
     "skipped": frozenset({"pending"}),
@@ -58,7 +62,7 @@ RUN_IN_PROGRESS = frozenset({"queued", "running", "paused"})
 RUN_FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 STEP_ACTIVE = frozenset({"queued", "running", "retrying"})
 STEP_WAITING = frozenset({"queued", "retrying"})
-STEP_UNFINISHED = frozenset({"pending", "queued", "running", "retrying", "waiting_approval"})
+STEP_UNFINISHED = frozenset({"pending", "queued", "running", "retrying", "waiting_approval", "waiting_children"})
 STEP_DONE = frozenset({"succeeded", "failed", "skipped", "cancelled", "crashed"})
 STEP_BROKEN = frozenset({"failed", "crashed"})
 STEP_RERUNNABLE = frozenset({"failed", "crashed", "cancelled", "skipped"})
@@ -129,6 +133,11 @@ def can_resume(run: RunLike) -> bool:
 def can_pause(run: RunLike) -> bool:
     """An operator can hold a running run, or one that waits at a gate."""
     return run.status == "running" or (run.status == "paused" and run.pause_reason == "approval")
+
+
+def has_open_attempt(step: StepLike) -> bool:
+    """Whether the step's current attempt has not ended: it runs, or it waits for its children."""
+    return step.status in ("running", "waiting_children")
 
 
 def can_decide(step: StepLike) -> bool:

@@ -53,6 +53,22 @@ class StepResult:
     cost: CostLine | None = None
 
 
+@dataclass(frozen=True)
+class SpawnChildren:
+    """A result that asks the engine for child runs instead of giving an output (``task.decompose``).
+
+    One run of the workflow ``workflow`` (a slug) per entry of ``items``, at most
+    ``max_children`` at once; the step succeeds with the children's outputs in item order once
+    all finished, unless more than ``allow_failures`` of them did not succeed.
+    """
+
+    items: list[Any]
+    max_children: int
+    workflow: str
+    allow_failures: int = 0
+    goal: str = ""
+
+
 class StepFailed(Exception):
     """The step's own failure; the message is shown to operators as the step's error.
 

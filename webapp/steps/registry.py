@@ -18,6 +18,7 @@ BUILTIN_MODULES = (
     "webapp.steps.python_kind",
     "webapp.steps.control_kinds",
     "webapp.steps.memory_kinds",
+    "webapp.steps.decompose_kind",
 )
 
 _kinds: dict[str, StepKind] = {}
