@@ -62,6 +62,18 @@ def runs_query(*, status: str | None = None, workflow: str | None = None, trigge
     return query.order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
 
 
+def run_summary_json(run: WorkflowRun) -> dict[str, Any]:
+    """A run without its steps: what a list shows (load ``workflow`` and ``version`` with it)."""
+    return {
+        "id": run.id, "workflow": run.workflow.slug, "version": run.version.version, "status": run.status,
+        "pause_reason": run.pause_reason, "paused_at": iso(run.paused_at), "pause_note": run.pause_note,
+        "params": run.params, "triggered_by": run.triggered_by, "idempotency_key": run.idempotency_key,
+        "created_at": iso(run.created_at), "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
+        "cost_total": money(run.cost_total), "error": run.error,
+        "resumed_from_checkpoint_id": run.resumed_from_checkpoint_id,
+    }
+
+
 def run_json(run: WorkflowRun) -> dict[str, Any]:
     plan = plan_for(run.version)
     saved = saved_by_step(run.id) if any(step.cache_hit for step in run.steps) else {}
@@ -75,14 +87,7 @@ def run_json(run: WorkflowRun) -> dict[str, Any]:
             "saved": money(saved.get(step.id)),
             "attempts": [attempt_json(attempt) for attempt in step.attempts],
         })
-    return {
-        "id": run.id, "workflow": run.workflow.slug, "version": run.version.version, "status": run.status,
-        "pause_reason": run.pause_reason, "paused_at": iso(run.paused_at), "pause_note": run.pause_note,
-        "params": run.params, "triggered_by": run.triggered_by, "idempotency_key": run.idempotency_key,
-        "created_at": iso(run.created_at), "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
-        "cost_total": money(run.cost_total), "error": run.error,
-        "resumed_from_checkpoint_id": run.resumed_from_checkpoint_id, "steps": steps,
-    }
+    return {**run_summary_json(run), "steps": steps}
 
 
 def attempt_json(attempt: StepAttempt) -> dict[str, Any]:

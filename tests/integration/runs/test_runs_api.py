@@ -147,6 +147,18 @@ def test_runs_list_filters_and_pages_with_a_cursor(client, api_headers, gated, m
     assert client.get("/api/v3/runs?since=2999-01-01", headers=headers).get_json()["items"] == []
 
 
+def test_the_runs_list_gives_summaries_with_step_counts_and_the_run_page_has_the_steps(client, api_headers, gated):
+    headers, _ = api_headers("operator")
+    run_id = trigger(client, headers, {"params": {"n": 1}}).get_json()["run"]["id"]
+    [item] = client.get("/api/v3/runs", headers=headers).get_json()["items"]
+    assert item["id"] == run_id and "steps" not in item
+    assert item["step_counts"] == {"succeeded": 0, "total": 2} and item["workflow"] == "gated-api"
+    one = client.get(f"/api/v3/runs/{run_id}", headers=headers).get_json()["run"]
+    item.pop("step_counts")
+    assert {key: one[key] for key in item} == item  # the same fields as the run itself, minus its steps
+    assert [step["step_id"] for step in one["steps"]] == ["approve", "after"]
+
+
 @pytest.mark.parametrize("query,status", [
     ("status=exploded", 422), ("limit=0", 422), ("since=yesterday", 422), ("triggered_by=x", 422),
     ("cursor=not-a-cursor", 400), ("colour=red", 422),
