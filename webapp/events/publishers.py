@@ -15,6 +15,9 @@ from redis import Redis, RedisError
 
 EXCHANGE = "flowdeck.events"
 REDIS_CHANNEL = "flowdeck:events"
+# Set by every running dispatcher loop with a short expiry: "events are flowing". Live pages
+# keep polling while no dispatcher is alive, since their stream would stay silent.
+DISPATCHING_KEY = "flowdeck:events:dispatching"
 
 
 class SinkDown(Exception):
@@ -94,6 +97,12 @@ class RedisPublisher:
 
     def __init__(self, client: Redis) -> None:
         self.client = client
+
+    def mark_alive(self, seconds: float) -> None:
+        try:
+            self.client.set(DISPATCHING_KEY, "1", px=int(seconds * 1000))
+        except RedisError:
+            pass  # Redis is down: the next batch reports it
 
     def publish_many(self, bodies: list[bytes]) -> None:
         if not bodies:

@@ -27,6 +27,10 @@ FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 HOUSEKEEPING_SECONDS = 30.0
 STOP_CHECK_SECONDS = 0.5
+# A loop that published (or found nothing to publish) says so for this long; one that backs
+# off lets it lapse, and live pages go back to polling.
+ALIVE_POLLS = 3
+MIN_ALIVE_SECONDS = 10.0
 
 
 class Listener:
@@ -105,6 +109,7 @@ def run(app: Flask, stop: threading.Event, dispatcher: Dispatcher | None = None,
                 stop.wait(backoff)
                 continue
             backoff = 0.0
+            dispatcher.redis.mark_alive(max(ALIVE_POLLS * poll, MIN_ALIVE_SECONDS))
             if result.claimed >= dispatcher.batch_size:
                 continue
             if time.monotonic() - last_housekeeping > HOUSEKEEPING_SECONDS:

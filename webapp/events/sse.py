@@ -11,6 +11,9 @@
   the stream ends after ``EVENTS_STREAM_MAX_SECONDS``: the browser reconnects at once with
   ``Last-Event-ID``, and that new request checks the session again, so a revoked session
   stops receiving within that time.
+- An ``event: bus`` frame says whether a dispatcher is running (``{"dispatching": true}``),
+  at the start and whenever it changes (checked at each heartbeat): without one the stream
+  would stay silent, so live pages keep polling until it says ``true``.
 - The outbox is read before the response starts and the session is released: an open
   stream holds one Redis connection and no database connection.
 """
@@ -27,7 +30,7 @@ from sqlalchemy import func, select
 
 from webapp.events.messages import for_reader, matches, to_message
 from webapp.events.models import Event
-from webapp.events.publishers import REDIS_CHANNEL
+from webapp.events.publishers import DISPATCHING_KEY, REDIS_CHANNEL
 from webapp.extensions import db
 
 HEARTBEAT_SECONDS = 15.0
@@ -73,6 +76,17 @@ def newest_published(run_id: int | None) -> int:
     return db.session.scalar(query) or 0
 
 
+def dispatching(client: Redis) -> bool:
+    try:
+        return bool(client.exists(DISPATCHING_KEY))
+    except RedisError:
+        return False
+
+
+def bus_frame(alive: bool) -> str:
+    return f"event: bus\ndata: {json.dumps({'dispatching': alive})}\n\n"
+
+
 def stream(client: Redis, wanted: StreamFilter, replayed: list[dict[str, Any]], max_seconds: float,
            resume_from: int | None = None) -> Iterator[str]:
     """Subscribe first, then send the replay, then live messages until ``max_seconds``.
@@ -88,6 +102,8 @@ def stream(client: Redis, wanted: StreamFilter, replayed: list[dict[str, Any]], 
         return
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n: connected\n\n"
+        alive = dispatching(client)
+        yield bus_frame(alive)
         if resume_from is not None and not replayed:
             yield f"id: {resume_from}\n\n"
         sent = set()
@@ -101,6 +117,9 @@ def stream(client: Redis, wanted: StreamFilter, replayed: list[dict[str, Any]], 
             except RedisError:
                 return  # the browser reconnects and replays from its last id
             if raw is None:
+                if dispatching(client) != alive:
+                    alive = not alive
+                    yield bus_frame(alive)
                 yield ": heartbeat\n\n"
                 continue
             message = json.loads(raw["data"])

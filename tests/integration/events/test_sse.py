@@ -16,16 +16,19 @@ def frames(response, stop_after: int | None = None):
     return parse(response.response, stop_after)
 
 
-def parse(chunks, stop_after: int | None = None):
+def parse(chunks, stop_after: int | None = None, buses: list | None = None):
     buffer = ""
     found = []
+    buses = [] if buses is None else buses
     for chunk in chunks:
         buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
         while "\n\n" in buffer:
             block, buffer = buffer.split("\n\n", 1)
             fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":")
                           and ": " in line)
-            if "data" in fields:
+            if fields.get("event") == "bus":
+                buses.append(json.loads(fields["data"]))
+            elif "data" in fields:
                 found.append({**fields, "data": json.loads(fields["data"])})
                 if stop_after is not None and len(found) >= stop_after:
                     return found
@@ -106,3 +109,15 @@ def test_bad_stream_filters_are_422(client, db, login_as):
     login_as("viewer")
     assert client.get("/events/stream?topics=run.**").status_code == 422
     assert client.get("/events/stream?run=zero").status_code == 422
+
+
+def test_the_stream_says_whether_a_dispatcher_is_running(app, client, db, redis, login_as, short_streams):
+    from webapp.events.publishers import RedisPublisher
+
+    login_as("viewer")
+    silent: list = []
+    parse(client.get("/events/stream", buffered=False).response, buses=silent)
+    RedisPublisher(redis).mark_alive(30)
+    flowing: list = []
+    parse(client.get("/events/stream", buffered=False).response, buses=flowing)
+    assert silent == [{"dispatching": False}] and flowing == [{"dispatching": True}]

@@ -1,7 +1,8 @@
 // Live pages over Server-Sent Events (htmx-ext-sse). An element with [sse-connect] holds one
 // EventSource; elements inside it refresh on stream events (hx-trigger="sse:run, sse:step").
 // Elements marked [data-live-fallback] also poll ("every Ns"), but only while their stream is
-// down: a poll is cancelled when the stream is open, so polling is the fallback, not the rule.
+// down or silent (no dispatcher running): a poll is cancelled while the stream is open, so
+// polling is the fallback, not the rule.
 (function () {
   function streamOf(element) {
     return element && element.closest ? element.closest("[sse-connect]") : null;
@@ -15,7 +16,20 @@
     };
   }
 
-  document.addEventListener("htmx:sseOpen", mark("open"));
+  // Connected is not enough: the stream also says whether a dispatcher is running
+  // ("event: bus"); only then is it "open" and the fallback poll stands down.
+  document.addEventListener("htmx:sseOpen", function (event) {
+    mark("connected")(event);
+    var stream = event.target;
+    var source = event.detail && event.detail.source;
+    if (source && !source.flowdeckBus) {
+      source.flowdeckBus = true;
+      source.addEventListener("bus", function (message) {
+        var state = JSON.parse(message.data);
+        stream.setAttribute("data-stream", state.dispatching ? "open" : "silent");
+      });
+    }
+  });
   document.addEventListener("htmx:sseError", mark("down"));
   document.addEventListener("htmx:sseClose", mark("down"));
 
