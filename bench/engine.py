@@ -160,8 +160,8 @@ def measure(config: Config, args, env: dict[str, str], pools: list[WorkerPool]) 
         pool.stop()
 
 
-def count_statements(args, env: dict[str, str], pools: list[WorkerPool]) -> dict[str, dict[str, float]]:
-    from bench.sql_count import KEY
+def count_statements(args, env: dict[str, str], pools: list[WorkerPool]) -> dict[str, dict]:
+    from bench.sql_count import KEY, SHAPES_KEY
     from webapp.queues import redis_connection
 
     counting_env = {**env, "STEP_PLUGINS": "bench.sql_count"}
@@ -171,12 +171,14 @@ def count_statements(args, env: dict[str, str], pools: list[WorkerPool]) -> dict
         pools.append(pool)
         try:
             bare_run(args.workers * 5, chained=False)
-            redis_connection().delete(KEY)
+            redis_connection().delete(KEY, SHAPES_KEY)
             engine_run(slug, steps)
             totals = {k.decode(): int(v) for k, v in redis_connection().hgetall(KEY).items()}
+            shapes = {k.decode(): int(v) / steps for k, v in redis_connection().hgetall(SHAPES_KEY).items()}
         finally:
             pool.stop()
         counts[slug] = {name: value / steps for name, value in totals.items()}
+        counts[slug]["shapes"] = sorted(shapes.items(), key=lambda item: -item[1])
     return counts
 
 
@@ -244,6 +246,7 @@ def run_bench(args, env: dict[str, str], pools: list[WorkerPool]) -> None:
             per_step = counts[slug]
             print(f"SQL per step in the engine's workers, {label}: {per_step.get('statements', 0):.1f} statements, "
                   f"{per_step.get('checkouts', 0):.1f} pool checkouts (counted by bench/sql_count.py)")
+            print("    " + ", ".join(f"{name} {count:.1f}" for name, count in per_step["shapes"]))
         redis_connection().flushdb()
 
 

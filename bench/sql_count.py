@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 KEY = "bench:sql"
+SHAPES_KEY = "bench:sql:shapes"
 _client: Redis | None = None
 
 
@@ -27,7 +28,19 @@ def client() -> Redis:
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _statement(conn, cursor, statement, parameters, context, executemany) -> None:
-    client().hincrby(KEY, "statements", 1)
+    with client().pipeline(transaction=False) as pipe:
+        pipe.hincrby(KEY, "statements", 1)
+        pipe.hincrby(SHAPES_KEY, shape(statement), 1)
+        pipe.execute()
+
+
+def shape(statement: str) -> str:
+    """The statement's verb and table, e.g. ``SELECT step_runs``, to see where statements go."""
+    words = statement.split()
+    verb = words[0].upper() if words else "?"
+    table = next((words[i + 1] for i, word in enumerate(words[:-1])
+                  if word.upper() in ("FROM", "INTO", "UPDATE") and words[i + 1] != "("), "")
+    return f"{verb} {table}".strip()
 
 
 @event.listens_for(Pool, "checkout")
