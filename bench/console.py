@@ -32,6 +32,7 @@ from werkzeug.exceptions import NotFound
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TARGET_P95_MS = 150.0
+TARGETS_P95_MS = {"/metrics scrape": 50.0}  # a scrape must stay far below Prometheus' timeout
 PASSWORD = "bench password 123"  # noqa: S105 (a throwaway user in a throwaway database)
 SERVER = make_url(os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
 
@@ -80,6 +81,7 @@ def pages(app, db) -> list[tuple[str, str]]:
         ("/workflows/<slug>", "/workflows/daily-digest"),
         ("/costs (last 7 days)", "/costs"),
         ("/costs?range=30d (all records)", "/costs?range=30d"),
+        ("/metrics scrape", "/metrics"),
     ]
 
 
@@ -126,6 +128,7 @@ def run(database_url: str, runs: int, baseline_runs: int, count: int) -> bool:
         "DATABASE_URL": database_url, "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"),
         "AMQP_URL": "", "SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET": secrets.token_urlsafe(48),
         "BCRYPT_ROUNDS": "4", "LOG_LEVEL": "warning", "RATE_LIMIT_LOGIN": "100000",
+        "METRICS_ALLOWED_NETWORKS": "127.0.0.1/32",  # the test client's address: /metrics is timed too
     })
     from flask_migrate import upgrade
 
@@ -157,8 +160,9 @@ def run(database_url: str, runs: int, baseline_runs: int, count: int) -> bool:
           f"ratio p95 vs {baseline_runs} runs")
     ok = True
     for label, (p50, p95) in loaded.items():
-        verdict = "ok" if p95 < TARGET_P95_MS else "SLOW"
-        ok = ok and p95 < TARGET_P95_MS
+        target = TARGETS_P95_MS.get(label, TARGET_P95_MS)
+        verdict = "ok" if p95 < target else f"SLOW (target {target:.0f} ms)"
+        ok = ok and p95 < target
         print(f"{label:<32} {p50:7.1f}ms {p95:7.1f}ms  {verdict:<26} {p95 / baseline[label][1]:5.2f}x")
     return ok
 

@@ -1,14 +1,12 @@
 """Figures read at scrape time, so every web process (and every replica) reports the same truth.
 
 Each query is cheap at 100,000 runs (``bench/console.py`` measures a whole scrape):
-- runs: one ``GROUP BY workflow_id, status`` answered from ``ix_workflow_runs_workflow_id_status``
-  (an index-only scan), slugs from the small ``workflows`` table;
+- active runs: a count of the unfinished statuses from ``ix_workflow_runs_status_created_at_id``
+  (finished runs, the bulk of the table, are never read: ``flowdeck_runs_total`` is counted by
+  the workers as runs end, see ``webapp.metrics.worker``);
 - events: the partial index of unpublished events gives the count and the oldest;
 - locked accounts: a count over ``users`` (small);
 - budgets: one look-up of each active budget's current period counters.
-``flowdeck_runs_total`` counts runs that ENDED in each final status and are still stored; a
-retried or deleted run lowers it, which Prometheus reads as a counter reset.
-
 A source that is down is skipped and reported in ``flowdeck_scrape_error{source}`` rather than
 failing the whole scrape: a Redis outage must not hide the database figures, and vice versa.
 """
@@ -34,9 +32,8 @@ from webapp.health.checks import Status
 from webapp.memory import stats as memory_stats
 from webapp.queues import redis_connection
 from webapp.runs.models import WorkflowRun
-from webapp.runs.states import RUN_FINISHED, RUN_IN_PROGRESS
+from webapp.runs.states import RUN_IN_PROGRESS
 from webapp.users.models import User
-from webapp.workflows.models import Workflow
 
 log = logging.getLogger(__name__)
 HEALTH_LEVELS = {Status.HEALTHY: 2, Status.DEGRADED: 1, Status.UNHEALTHY: 0}
@@ -79,21 +76,13 @@ class FlowdeckCollector:
         return [*self.runs(), *self.events(), self.accounts_locked(), self.budgets()]
 
     def runs(self) -> list[Metric]:
-        total = CounterMetricFamily("flowdeck_runs", "Runs that ended in each final status, by workflow.",
-                                    labels=["workflow", "status"])
         active = GaugeMetricFamily("flowdeck_runs_active", "Runs not yet finished, by status.", labels=["status"])
-        counts = db.session.execute(select(WorkflowRun.workflow_id, WorkflowRun.status, func.count())
-                                    .group_by(WorkflowRun.workflow_id, WorkflowRun.status)).all()
-        slugs = dict(db.session.execute(select(Workflow.id, Workflow.slug)).all())
-        in_progress = dict.fromkeys(sorted(RUN_IN_PROGRESS), 0)
-        for workflow_id, status, count in counts:
-            if status in RUN_FINISHED:
-                total.add_metric([slugs.get(workflow_id, str(workflow_id)), status], count)
-            elif status in in_progress:
-                in_progress[status] += count
-        for status, count in in_progress.items():
-            active.add_metric([status], count)
-        return [total, active]
+        counts = dict(db.session.execute(select(WorkflowRun.status, func.count())
+                                         .where(WorkflowRun.status.in_(RUN_IN_PROGRESS))
+                                         .group_by(WorkflowRun.status)).all())
+        for status in sorted(RUN_IN_PROGRESS):
+            active.add_metric([status], counts.get(status, 0))
+        return [active]
 
     def events(self) -> list[Metric]:
         count, oldest = db.session.execute(select(func.count(), func.min(Event.created_at)).where(PENDING)).one()

@@ -22,6 +22,7 @@ step_duration = Histogram("flowdeck_step_duration_seconds", "Run time of a step 
 step_queue_wait = Histogram("flowdeck_step_queue_wait_seconds",
                             "Time a step attempt waited between being queued and starting (retry backoff included).",
                             buckets=STEP_BUCKETS)
+runs_finished = Counter("flowdeck_runs", "Runs that ended, by workflow and final status.", ["workflow", "status"])
 cost = Counter("flowdeck_cost", "Money spent by step attempts.", ["workflow", "model", "currency"])
 cost_saved = Counter("flowdeck_cost_saved", "Money memo-cache hits avoided spending.", ["currency"])
 login_failures = Counter("flowdeck_login_failures", "Failed sign-ins (browser and API).")

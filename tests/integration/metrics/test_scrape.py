@@ -77,12 +77,12 @@ def test_a_run_moves_run_step_and_cost_metrics_by_the_right_amounts(db, redis, s
     assert run.status == "succeeded", workers.logs()
 
     web = scrape()
-    assert value(web, "flowdeck_runs_total", workflow="metered", status="succeeded") == 1
     assert value(web, "flowdeck_runs_active", status="running") == 0
     assert value(web, "flowdeck_queue_jobs", queue="default", state="queued") == 0
     assert value(web, "flowdeck_workers", state="idle") + value(web, "flowdeck_workers", state="busy") == 1
 
     step = parse(fetch(f"http://127.0.0.1:{port}/metrics", token=None))
+    assert value(step, "flowdeck_runs_total", workflow="metered", status="succeeded") == 1
     assert value(step, "flowdeck_step_attempts_total", kind="template.render", status="succeeded") == 2
     assert value(step, "flowdeck_step_attempts_total", kind="llm.complete", status="succeeded") == 1
     assert value(step, "flowdeck_step_duration_seconds_count", kind="template.render") == 2
@@ -90,3 +90,20 @@ def test_a_run_moves_run_step_and_cost_metrics_by_the_right_amounts(db, redis, s
     spent = db.session.scalars(select(CostRecord.amount).where(CostRecord.run_id == run.id)).one()
     assert value(step, "flowdeck_cost_total", workflow="metered", model="local-small", currency="USD") == \
         float(spent)
+
+
+def test_a_run_ended_by_two_parallel_branches_on_two_workers_is_counted_once(db, redis, workers, make_workflow,
+                                                                            operator):
+    make_workflow({"name": "forked", "steps": [
+        {"id": "start", "uses": "template.render", "with": {"template": "go"}},
+        *({"id": f"b{i}", "uses": "control.sleep", "needs": ["start"], "with": {"seconds": 0.2}} for i in range(4)),
+    ]})
+    ports = [free_port(), free_port()]
+    for port in ports:
+        workers.env["WORKER_METRICS_PORT"] = str(port)
+        workers.start(1)
+    run = wait_for_run(actions.trigger_run("forked", {}, operator)[0].id)
+    assert run.status == "succeeded", workers.logs()
+    scrapes = [parse(fetch(f"http://127.0.0.1:{port}/metrics", token=None)) for port in ports]
+    assert sum(value(s, "flowdeck_step_attempts_total", kind="control.sleep", status="succeeded") for s in scrapes) == 4
+    assert sum(value(s, "flowdeck_runs_total", workflow="forked", status="succeeded") for s in scrapes) == 1
