@@ -7,13 +7,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from ipaddress import ip_network
 from typing import Any
 
 import pika
 import pytest
 
 from tests.conftest import BIN, ROOT
-from tests.integration.runs.conftest import make_workflow, operator, wait_until, workers  # noqa: F401
+from tests.integration.runs.conftest import Workers, make_workflow, operator, wait_until, workers  # noqa: F401
 
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 EXCHANGE = "flowdeck.events"
@@ -65,13 +66,8 @@ def consumer():
         item.close()
 
 
-class Dispatchers:
-    """``flask events dispatch`` processes, each in its own process group."""
-
-    def __init__(self, env: dict[str, str], log_dir) -> None:
-        self.env = env
-        self.log_dir = log_dir
-        self.processes: list[subprocess.Popen] = []
+class Dispatchers(Workers):
+    """``flask events dispatch`` processes, each in its own process group; stopped like workers."""
 
     def start(self, amqp_url: str = AMQP_URL, *args: str, **env: str) -> subprocess.Popen:
         log = open(self.log_dir / f"dispatcher-{len(self.processes)}.log", "w")
@@ -85,19 +81,18 @@ class Dispatchers:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=20)
 
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=20)
-
     def logs(self) -> str:
         return "\n".join(path.read_text() for path in sorted(self.log_dir.glob("dispatcher-*.log")))
+
+
+@pytest.fixture
+def allow_local(app):
+    """Webhooks may call the test's receiver on 127.0.0.1 (and localhost)."""
+    saved = {key: app.config[key] for key in ("WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_NETWORKS")}
+    app.config.update(WEBHOOK_ALLOWED_HOSTS=("127.0.0.1", "localhost"),
+                      WEBHOOK_ALLOWED_NETWORKS=(ip_network("127.0.0.1/32"),))
+    yield
+    app.config.update(saved)
 
 
 @pytest.fixture

@@ -1,19 +1,7 @@
 """``/api/v3/events`` and ``/api/v3/webhooks``: shapes, roles, redaction, validation."""
 from __future__ import annotations
 
-from ipaddress import ip_network
-
-import pytest
-
 from webapp.events.service import publish
-
-
-@pytest.fixture
-def allow_local(app):
-    saved = {key: app.config[key] for key in ("WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_NETWORKS")}
-    app.config.update(WEBHOOK_ALLOWED_HOSTS=("127.0.0.1",), WEBHOOK_ALLOWED_NETWORKS=(ip_network("127.0.0.1/32"),))
-    yield
-    app.config.update(saved)
 
 
 def test_events_list_filters_by_run_and_type_newest_first(client, db, api_headers):

@@ -2,21 +2,10 @@
 from __future__ import annotations
 
 import re
-from ipaddress import ip_network
-
-import pytest
 
 from tests.conftest import csrf_token_from
 from webapp.clock import utcnow
 from webapp.events.service import publish
-
-
-@pytest.fixture
-def allow_local(app):
-    saved = {key: app.config[key] for key in ("WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_NETWORKS")}
-    app.config.update(WEBHOOK_ALLOWED_HOSTS=("127.0.0.1",), WEBHOOK_ALLOWED_NETWORKS=(ip_network("127.0.0.1/32"),))
-    yield
-    app.config.update(saved)
 
 
 def test_events_page_says_where_events_go_and_lists_failed_events(client, db, login_as):

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
-from ipaddress import ip_network
 
 import pytest
 from rq.registry import ScheduledJobRegistry
@@ -29,15 +28,6 @@ def verify_standard_webhook(secret: str, headers: dict[str, str], body: bytes) -
         if version == "v1" and hmac.compare_digest(signature, expected):
             return True
     return False
-
-
-@pytest.fixture
-def allow_local(app):
-    saved = {key: app.config[key] for key in ("WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_NETWORKS")}
-    app.config.update(WEBHOOK_ALLOWED_HOSTS=("127.0.0.1", "localhost"),
-                      WEBHOOK_ALLOWED_NETWORKS=(ip_network("127.0.0.1/32"),))
-    yield
-    app.config.update(saved)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ with a 500 retried by an RQ scheduled job."""
 from __future__ import annotations
 
 import os
-from ipaddress import ip_network
 
 from tests.integration.events.receiver import receiver
 from tests.integration.events.test_webhook_delivery import verify_standard_webhook
@@ -17,9 +16,7 @@ LOCAL = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "WEBHOOK_ALLOWED_NETWORKS": "127.
 
 
 def test_a_published_event_is_delivered_by_a_worker_and_a_500_retried_by_the_scheduler(
-        app, db, redis, test_env, tmp_path, make_user, dispatchers):
-    saved = {key: app.config[key] for key in ("WEBHOOK_ALLOWED_HOSTS", "WEBHOOK_ALLOWED_NETWORKS")}
-    app.config.update(WEBHOOK_ALLOWED_HOSTS=("127.0.0.1",), WEBHOOK_ALLOWED_NETWORKS=(ip_network("127.0.0.1/32"),))
+        app, db, redis, test_env, tmp_path, make_user, dispatchers, allow_local):
     workers = Workers({**os.environ, **test_env, **LOCAL}, tmp_path)
     try:
         with receiver() as server:
@@ -36,7 +33,6 @@ def test_a_published_event_is_delivered_by_a_worker_and_a_500_retried_by_the_sch
                              30, "the delivery to succeed")
     finally:
         workers.stop()
-        app.config.update(saved)
     assert row.attempts == 2 and row.message_id == str(failed.id)
     assert db.session.query(WebhookDelivery).count() == 1
     first, second = server.requests
