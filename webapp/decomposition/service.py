@@ -46,7 +46,7 @@ class Analysis:
 def analyse(goal: Any, strategy: str, raw: Any) -> Analysis:
     """Build, validate and (when valid) plan; text input is read as JSON or YAML first."""
     result = Analysis()
-    if not isinstance(goal, str) or not goal.strip() or len(goal) > MAX_GOAL:
+    if not isinstance(goal, str) or not goal.strip() or len(goal) > MAX_GOAL or "\x00" in goal:
         result.errors.append(TaskError(None, "goal", f"is required: the goal in 1 to {MAX_GOAL} characters"))
         goal = goal if isinstance(goal, str) else ""
     try:

@@ -1,0 +1,169 @@
+"""Decomposition: planning time by tree size, and run-time fan-out against a static fan-out.
+
+1. Planning (read the tree, build the steps, plan them with an empty history) of layered
+   trees of 100, 1,000 and 5,000 tasks (layers of 10, each task needing two of the layer
+   before); p50 and fastest of ``--repeat`` rounds, the time per task, and the growth ratios, which stay
+   near 10x and 5x when planning is linear. The caps are bypassed here: they stop at 500.
+2. One run on ``--workers`` real ``flask worker`` processes: 200 independent
+   ``template.render`` steps (static fan-out), then a ``task.decompose`` over 200 items whose
+   child workflow is one ``template.render`` step (``max_children`` 50). Prints steps per
+   second and children per second, each from the first start to the last finish of its part.
+
+    .venv/bin/python bench/decompose.py [--repeat 9] [--items 200] [--workers 2]
+
+Creates and drops its own PostgreSQL database on BENCH_DATABASE_URL's server and flushes the
+Redis db of BENCH_REDIS_URL (default db 14) before and after.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+from redis import Redis
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+SIZES = (100, 1000, 5000)
+
+
+def admin_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+
+
+def layered_tree(size: int, width: int = 10) -> dict:
+    tasks = []
+    for index in range(size):
+        layer, slot = divmod(index, width)
+        needs = [f"t{(layer - 1) * width + (slot + k) % width}" for k in (0, 1)] if layer else []
+        tasks.append({"id": f"t{index}", "uses": "control.sleep", "with": {"seconds": 0}, "timeout": 1 + slot,
+                      "depends_on": needs})
+    return {"tasks": tasks}
+
+
+def planning(repeat: int) -> None:
+    from webapp.decomposition.history import load_history
+    from webapp.decomposition.planning import plan_steps
+    from webapp.decomposition.tree import read_tree, to_steps
+
+    print(f"planning a layered tree ({repeat} rounds; the ratio compares the fastest rounds, the least disturbed "
+          f"by other processes on a shared machine)")
+    print(f"{'tasks':>6} {'p50 ms':>9} {'min ms':>9} {'us/task':>8} {'ratio':>6}")
+    previous = None
+    for size in SIZES:
+        tree = layered_tree(size)
+        times = []
+        for _ in range(repeat):
+            gc.collect()
+            started = time.perf_counter()
+            flat = read_tree(tree, max_tasks=size, max_depth=8)
+            steps = to_steps(flat)
+            plan = plan_steps(steps, load_history({step["uses"] for step in steps}))
+            times.append(time.perf_counter() - started)
+        assert plan["task_count"] == size and plan["max_parallelism"] == 10
+        p50, fastest = statistics.median(times), min(times)
+        ratio = f"x{fastest / previous:.1f}" if previous else "-"
+        print(f"{size:>6} {p50 * 1000:>9.1f} {fastest * 1000:>9.1f} {fastest / size * 1e6:>8.1f} {ratio:>6}")
+        previous = fastest
+
+
+def fan_out(items: int, workers: int, env: dict[str, str]) -> None:
+    from sqlalchemy import func, select
+
+    from webapp.extensions import db
+    from webapp.runs import actions
+    from webapp.runs.models import StepRun, WorkflowRun
+    from webapp.users.service import create_user
+    from webapp.workflows.service import create_workflow
+
+    create_workflow({"name": "bench-child", "params": {"item": {"type": "integer", "required": True}},
+                     "steps": [{"id": "render", "uses": "template.render", "with": {"template": "{{ params.item }}"}}]})
+    static = [{"id": f"s{index}", "uses": "template.render", "with": {"template": f"{index}"}}
+              for index in range(items)]
+    create_workflow({"name": "bench-fan", "steps": [
+        *static,
+        {"id": "join", "uses": "template.render", "needs": [step["id"] for step in static], "with": {"template": "x"}},
+        {"id": "fan", "uses": "task.decompose", "needs": ["join"],
+         "with": {"items": list(range(items)), "child_workflow": "bench-child", "max_children": 50}}]})
+    user = create_user("bench@example.com", "correct horse battery staple", role="operator")
+    db.session.commit()
+    processes = [subprocess.Popen([str(BIN / "flask"), "worker", "--name", f"bench-decompose-{os.getpid()}-{index}"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True) for index in range(workers)]
+    try:
+        run, _ = actions.trigger_run("bench-fan", {}, user)
+        deadline = time.monotonic() + 600
+        while True:
+            db.session.expire_all()
+            status = db.session.scalar(select(WorkflowRun.status).where(WorkflowRun.id == run.id))
+            if status in ("succeeded", "failed", "cancelled"):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit("the run did not finish in 10 minutes")
+            db.session.rollback()
+            time.sleep(0.2)
+        assert status == "succeeded", status
+        first, last = db.session.execute(select(func.min(StepRun.started_at), func.max(StepRun.finished_at)).where(
+            StepRun.run_id == run.id, StepRun.step_key.like("s%"))).one()
+        kids_first, kids_last = db.session.execute(select(func.min(WorkflowRun.started_at),
+                                                          func.max(WorkflowRun.finished_at))
+                                                   .where(WorkflowRun.parent_run_id == run.id)).one()
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+    static_rate = items / (last - first).total_seconds()
+    child_rate = items / (kids_last - kids_first).total_seconds()
+    print(f"one run on {workers} workers: {items} static steps, then task.decompose over {items} items")
+    print(f"static fan-out: {static_rate:>7.1f} steps/s   ({(last - first).total_seconds():.2f} s)")
+    print(f"child runs:     {child_rate:>7.1f} children/s ({(kids_last - kids_first).total_seconds():.2f} s)")
+    print(f"children/s against steps/s: {child_rate / static_rate:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--items", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    server = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    name = f"flowdeck_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    Redis.from_url(redis_url).flushdb()
+    try:
+        os.environ.update({"DATABASE_URL": make_url(server).set(database=name).render_as_string(hide_password=False),
+                           "REDIS_URL": redis_url, "FLOWDECK_ENV": "test", "RECONCILE_INTERVAL_SECONDS": "0",
+                           "FLOWDECK_INSTANCE_DIR": tempfile.mkdtemp(), "BCRYPT_ROUNDS": "4",
+                           "SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET": secrets.token_urlsafe(48),
+                           "FLASK_APP": "wsgi", "AMQP_URL": ""})
+        from flask_migrate import upgrade
+
+        from webapp import create_app
+
+        app = create_app({"TESTING": True})
+        with app.app_context():
+            upgrade()
+            planning(args.repeat)
+            fan_out(args.items, args.workers, dict(os.environ))
+    finally:
+        Redis.from_url(redis_url).flushdb()
+        with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
