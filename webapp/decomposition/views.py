@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from webapp.api.inputs import MAX_DB_ID
 from webapp.clock import utcnow
 from webapp.console.dag_svg import render_svg
 from webapp.costs.ledger import ZERO, applicable_budgets, usage_of
@@ -73,7 +74,7 @@ def new_page(goal: str, strategy: str, text: str, *, problem: str | None = None,
 @require_role("viewer")
 def index():
     before = request.args.get("before", type=int)
-    rows = service.list_recent(before=before if before and before > 0 else None, limit=PAGE_SIZE)
+    rows = service.list_recent(before=before if before and 0 < before <= MAX_DB_ID else None, limit=PAGE_SIZE)
     items, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     return render_template("decompositions/list.html", decompositions=items,
                            next_before=items[-1].id if more else None)
