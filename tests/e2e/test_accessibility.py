@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.test_console_shell import without_event_stream
 from tests.e2e.test_run_pages import start_run  # noqa: F401 (shared fixture)
 from tests.e2e.test_users_admin import sign_in
 
@@ -45,6 +46,7 @@ def test_every_page_has_no_serious_accessibility_violation(browser: Browser, liv
                                                            role, width):
     run_id, other = console_data
     context = browser.new_context(viewport={"width": width, "height": 900})
+    without_event_stream(context)
     page = context.new_page()
     sign_in(page, live_server, make_user(role).email)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
@@ -64,5 +66,6 @@ def test_every_page_has_no_serious_accessibility_violation(browser: Browser, liv
 
 @pytest.mark.parametrize("path", ["/login", "/register"])
 def test_the_sign_in_pages_have_no_serious_accessibility_violation(page: Page, live_server, path):
+    without_event_stream(page)
     page.goto(f"{live_server}{path}")
     assert violations(page) == []

@@ -13,6 +13,12 @@ LONG_NAME = ("Ada " + "Lovelace-" * 22)[:200]  # the longest name an account may
 BIG_OUTPUT = {"rows": [{"key": f"k{i:03}", "value": "x" * 40} for i in range(40)]}  # over 2 KB of JSON
 
 
+def without_event_stream(target) -> None:
+    """These tests are about layout, keyboard and polling. The event stream (tests/e2e/test_live_run_page.py)
+    is refused here, so that its long-lived connections do not hold the live server's few threads."""
+    target.route("**/events/stream*", lambda route: route.abort())
+
+
 @pytest.fixture
 def long_data(db, make_user, start_run):  # noqa: F811 (the fixture imported above)
     """An admin with a 200-character name, and a run whose first step holds 2 KB of JSON output."""
@@ -39,6 +45,7 @@ def test_no_page_scrolls_sideways_with_a_200_character_name_and_2_kb_of_json(bro
     admin, run_id = long_data
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
+    without_event_stream(context)
     sign_in(page, live_server, admin.email)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     for path in ("/", "/users", f"/users/{admin.id}", "/audit", "/runs", f"/runs/{run_id}", "/workflows",
@@ -51,6 +58,7 @@ def test_no_page_scrolls_sideways_with_a_200_character_name_and_2_kb_of_json(bro
 
 
 def test_sidebar_groups_the_pages_and_hides_admin_only_links_from_a_viewer(page: Page, live_server, make_user):
+    without_event_stream(page)
     sign_in(page, live_server, make_user("viewer").email)
     nav = page.get_by_role("navigation", name="Main")
     operate = nav.get_by_role("list", name="Operate")
@@ -65,6 +73,7 @@ def test_under_1024_px_the_sidebar_is_a_menu_that_opens_and_closes_from_the_keyb
                                                                                    live_server, make_user):
     context = browser.new_context(viewport={"width": 1000, "height": 800})
     page = context.new_page()
+    without_event_stream(context)
     sign_in(page, live_server, make_user("admin").email)
     nav = page.get_by_role("navigation", name="Main")
     menu = page.get_by_role("button", name="Menu")
@@ -84,6 +93,7 @@ def test_under_1024_px_the_sidebar_is_a_menu_that_opens_and_closes_from_the_keyb
 def test_at_1024_px_the_sidebar_and_sign_out_are_on_screen(browser: Browser, live_server, make_user):
     context = browser.new_context(viewport={"width": 1024, "height": 768})
     page = context.new_page()
+    without_event_stream(context)
     sign_in(page, live_server, make_user("admin").email)
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport()
@@ -94,9 +104,10 @@ def test_at_1024_px_the_sidebar_and_sign_out_are_on_screen(browser: Browser, liv
 def test_dark_mode_follows_the_system_and_a_chosen_theme_is_remembered(browser: Browser, live_server, make_user):
     context = browser.new_context(color_scheme="dark")
     page = context.new_page()
+    without_event_stream(context)
     sign_in(page, live_server, make_user("viewer").email)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    background = "() => getComputedStyle(document.body).backgroundColor"
+    background = "() => getComputedStyle(document.body).color"  # the text colour flips with the theme
     dark = page.evaluate(background)
     toggle = page.locator("[data-theme-toggle]")
     expect(toggle).to_have_text("Theme: auto")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.test_console_shell import without_event_stream
 from tests.e2e.test_run_pages import start_run  # noqa: F401 (shared fixture)
 from tests.e2e.test_users_admin import sign_in
 
@@ -17,7 +18,7 @@ def test_with_the_event_stream_down_a_new_failure_appears_by_polling_without_rel
 
     definition = {"name": "watched", "steps": [{"id": "only", "uses": "template.render", "with": {"template": "x"}}]}
     first = start_run(definition)
-    page.route("**/events/stream*", lambda route: route.abort())
+    without_event_stream(page)
     sign_in(page, live_server, make_user("viewer").email)
     expect(page.get_by_test_id("needs-attention").locator("a")).to_have_text("0")
     page.evaluate("window.notReloaded = true")
@@ -32,6 +33,7 @@ def test_with_the_event_stream_down_a_new_failure_appears_by_polling_without_rel
 
 def test_the_chart_switches_to_7_days_and_the_url_keeps_it(page: Page, live_server, make_user,
                                                           start_run):  # noqa: F811
+    without_event_stream(page)
     start_run({"name": "charted", "steps": [{"id": "only", "uses": "template.render", "with": {"template": "x"}}]})
     sign_in(page, live_server, make_user("viewer").email)
     chart = page.get_by_test_id("runs-chart")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.test_console_shell import without_event_stream
 from tests.e2e.test_run_pages import FINISH_MS, open_run, start_run, worker  # noqa: F401 (shared fixtures)
 
 
@@ -17,6 +18,7 @@ def tab_to(page: Page, selector: str, limit: int = 80) -> None:
 
 def test_an_operator_approves_a_gate_and_reads_a_step_with_the_keyboard_only(page: Page, live_server, worker,  # noqa: F811
                                                                              start_run, make_user):  # noqa: F811
+    without_event_stream(page)
     run_id = start_run({"name": "keyed", "steps": [
         {"id": "draft", "uses": "template.render", "with": {"template": "draft {{ params.who }}"}},
         {"id": "review", "uses": "gate.approval", "needs": ["draft"], "with": {"prompt": "Publish {{ params.who }}?"}},
