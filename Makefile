@@ -4,15 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-e2e bench lint chromium clean
+.PHONY: run test test-unit test-integration test-e2e bench lint lock chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+# Installs only from the hashed lock: the same packages on every machine and in CI.
+$(STAMP): requirements.lock requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
+
+# Re-resolve requirements.txt (production) and requirements-dev.txt (tests, make run) into the
+# hashed locks; run it after changing either file (tests/unit/deploy/test_lock.py checks).
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links --no-emit-index-url --no-emit-trusted-host
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet pip-tools==7.6.2
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file=requirements.lock requirements.txt
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file=requirements-dev.lock requirements-dev.txt
 
 run: $(STAMP)
 	$(BIN)/python scripts/run_local.py
