@@ -165,3 +165,12 @@ def test_an_endpoint_failing_for_days_is_disabled_with_an_alert(app, db, endpoin
     assert db.session.query(AuditEvent).filter_by(event="webhook.disabled").count() == 1
     assert db.session.query(Event).filter_by(type="webhook.disabled").count() == 1
     assert fanout.plan_deliveries([{"id": "999", "type": "run.failed"}]) == []
+
+
+def test_a_delivery_of_a_deleted_webhook_sends_nothing(db, endpoint):
+    server, hook, admin = endpoint
+    row = queue_event(db)
+    row_id = row.id
+    service.delete(admin, hook.id)
+    assert delivery.attempt(row_id, 0) == "skipped"
+    assert server.connections == 0

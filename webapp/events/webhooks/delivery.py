@@ -63,7 +63,10 @@ def attempt(delivery_id: int, attempts_done: int) -> str:
     if not claim(delivery_id, attempts_done):
         return "skipped"
     delivery = db.session.get(WebhookDelivery, delivery_id)
-    hook = db.session.get(Webhook, delivery.webhook_id)
+    hook = db.session.get(Webhook, delivery.webhook_id) if delivery is not None else None
+    if hook is None:  # the webhook was deleted (with its deliveries) meanwhile
+        db.session.rollback()
+        return "gone"
     now = utcnow()
     if not hook.active:
         delivery.status, delivery.finished_at = "cancelled", now
@@ -94,7 +97,10 @@ def settle(delivery_id: int, row: WebhookAttempt, ok: bool) -> str:
     config = current_app.config
     now = utcnow()
     delivery = db.session.get(WebhookDelivery, delivery_id, with_for_update=True)
-    hook = db.session.get(Webhook, delivery.webhook_id, with_for_update=True)
+    hook = db.session.get(Webhook, delivery.webhook_id, with_for_update=True) if delivery is not None else None
+    if hook is None:  # deleted while the request was in flight: nothing left to record
+        db.session.rollback()
+        return "gone"
     db.session.add(row)
     retry_at = None
     if ok:

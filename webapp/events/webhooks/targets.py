@@ -77,7 +77,10 @@ def resolve(url: str, allowed_hosts: tuple[str, ...], allowed_networks: tuple) -
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as error:
         raise Refused(f"The host {host!r} does not resolve: {error}.") from None
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    try:  # a scoped IPv6 answer ("fe80::1%eth0") is no address we would call
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    except ValueError:
+        raise Refused(f"The host {host!r} resolves to an address that cannot be checked.") from None
     for address in addresses:
         if not address.is_global and not any(address in network for network in allowed_networks):
             raise Refused(f"The host {host!r} resolves to {address}, a private or reserved address "
