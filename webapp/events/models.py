@@ -17,6 +17,7 @@ from webapp.clock import utcnow
 from webapp.extensions import db
 
 PENDING = text("published_at IS NULL AND failed_at IS NULL")
+FAILED = text("failed_at IS NOT NULL")
 BACKING_OFF = text("published_at IS NULL AND failed_at IS NULL AND next_attempt_at IS NOT NULL")
 
 
@@ -29,6 +30,8 @@ class Event(db.Model):
         Index("ix_events_pending_id", "id", postgresql_where=PENDING, sqlite_where=PENDING),
         Index("ix_events_pending_subject_id", "subject", "id", postgresql_where=PENDING, sqlite_where=PENDING),
         Index("ix_events_backing_off_subject", "subject", postgresql_where=BACKING_OFF, sqlite_where=BACKING_OFF),
+        # Events failed for good: few, listed on the events page and counted by health.
+        Index("ix_events_failed_id", "id", postgresql_where=FAILED, sqlite_where=FAILED),
         # One subject's events in order: the run filter, SSE replays and resume points.
         Index("ix_events_subject_id", "subject", "id"),
         Index("ix_events_type_id", "type", "id"),
