@@ -1,1 +1,2 @@
-"""Cost records (budgets and the dashboard come later)."""
+"""Costs: cost records, the dated price table, budgets with reservations and holds, estimates, the
+/costs dashboard, its API and `flask costs reconcile` (docs/costs.md)."""
