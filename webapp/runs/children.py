@@ -111,7 +111,7 @@ def _progress_step(run: WorkflowRun, step: StepRun) -> None:
     failed = [child for child in finished if child.status != "succeeded"]
     if len(failed) > waiting.get("allow_failures", 0):
         stopped = [stop_tree(child, "cancelled: a sibling child run failed")
-                   for child in children if states.can_cancel(child)]
+                   for child in children if states.can_cancel(child)]  # all locked above, before any workflow
         error = (f"{len(failed)} of {len(children)} child runs did not succeed (allowed: "
                  f"{waiting.get('allow_failures', 0)}): " + ", ".join(f"run {c.id} {c.status}" for c in failed[:5]))
         close_attempt(step, "failed", error=error)
@@ -147,24 +147,38 @@ def child_output(child: WorkflowRun) -> Any:
 
 def stop_tree(run: WorkflowRun, reason: str) -> list[tuple[int, str | None]]:
     """Cancel ``run`` (locked) and its unfinished descendants: every unfinished step stops, open
-    attempts close. Returns ``(run id, job id)`` of each job to stop once the caller commits."""
-    from webapp.runs.engine import lock_run, move_run, move_step, start_waiting_runs
+    attempts close. Returns ``(run id, job id)`` of each job to stop once the caller commits.
+
+    Every run row of the tree is locked before any workflow row (to start runs that waited for
+    a slot), the engine's lock order, so a child finishing meanwhile cannot deadlock with this.
+    """
+    from webapp.runs.engine import start_waiting_runs
+
+    stopped: list[tuple[int, str | None]] = []
+    workflows: dict[int, None] = {}
+    _stop(run, reason, stopped, workflows)
+    for workflow_id in workflows:
+        start_waiting_runs(workflow_id)
+    return stopped
+
+
+def _stop(run: WorkflowRun, reason: str, stopped: list[tuple[int, str | None]], workflows: dict[int, None]) -> None:
+    from webapp.runs.engine import lock_run, move_run, move_step
     from webapp.runs.execution import close_attempt
 
-    stopped = [(run.id, step.rq_job_id) for step in run.steps if step.status in states.STEP_ACTIVE]
+    stopped += [(run.id, step.rq_job_id) for step in run.steps if step.status in states.STEP_ACTIVE]
     stopped.append((run.id, None))
+    workflows.setdefault(run.workflow_id)
     move_run(run, "cancelled")
     for step in run.steps:
         if step.status == "waiting_children":
             for child in children_of(step):
                 if states.can_cancel(child):
-                    stopped += stop_tree(lock_run(child.id), "cancelled with its parent run")
+                    _stop(lock_run(child.id), "cancelled with its parent run", stopped, workflows)
         if states.has_open_attempt(step):
             close_attempt(step, "cancelled", error=reason)
         if step.status in states.STEP_STOPPABLE:
             move_step(step, "cancelled", finished_at=utcnow())
-    start_waiting_runs(run.workflow_id)
-    return stopped
 
 
 def stop_jobs(stopped: list[tuple[int, str | None]]) -> None:

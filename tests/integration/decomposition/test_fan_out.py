@@ -109,3 +109,31 @@ def test_a_worker_killed_during_the_fan_out_is_recovered_and_no_child_is_started
     assert run.step("fan").output == [f"done item-{index}" for index in range(ITEMS)]
     crashed = get_run(victim.run_id).step("work")
     assert crashed.attempt == 2  # the killed attempt, then its retry
+
+
+def tolerant(operator, allow_failures: int) -> int:
+    """Five children, of which items 1 and 3 fail (control.fail fails the first ``item`` attempts)."""
+    create_workflow({"name": "maybe-fail", "params": {"item": {"type": "integer", "required": True}},
+                     "steps": [{"id": "try", "uses": "control.fail", "with": {"times": "{{ params.item }}"}}]})
+    create_workflow({"name": "tolerant", "steps": [
+        {"id": "fan", "uses": "task.decompose",
+         "with": {"items": [0, 1, 0, 1, 0], "child_workflow": "maybe-fail", "max_children": 5,
+                  "allow_failures": allow_failures}}]})
+    db.session.commit()
+    return actions.trigger_run("tolerant", {}, operator)[0].id
+
+
+def test_failed_children_within_allow_failures_are_null_in_the_output(workers, operator):
+    workers.start(1)
+    run = wait_for_run(tolerant(operator, 2), timeout=120)
+    assert run.status == "succeeded", workers.logs()[-3000:]
+    assert run.step("fan").output == [{"attempt": 1}, None, {"attempt": 1}, None, {"attempt": 1}]
+
+
+def test_one_failure_more_than_allowed_fails_the_step_naming_the_children(workers, operator):
+    workers.start(1)
+    run = wait_for_run(tolerant(operator, 1), timeout=120)
+    assert run.status == "failed"
+    fan = run.step("fan")
+    assert fan.status == "failed" and fan.error.startswith("2 of 5 child runs did not succeed (allowed: 1)")
+    assert {kid.status for kid in children(run.id)} <= {"succeeded", "failed", "cancelled"}
