@@ -97,6 +97,7 @@ def register_request_guards(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.api import create_api_blueprint
+    from webapp.api.docs import bp as api_docs_bp
     from webapp.api.inputs import IdConverter
     from webapp.api.openapi import bp as openapi_bp
     from webapp.audit.api import bp as audit_api_bp
@@ -146,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(decompositions_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(api_docs_bp)
     app.register_blueprint(create_api_blueprint([
         auth_api_bp, users_api_bp, audit_api_bp, health_api_bp, workers_api_bp, workflows_api_bp, runs_api_bp,
         costs_api_bp, decompositions_api_bp,
