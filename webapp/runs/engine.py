@@ -178,39 +178,62 @@ def advance(run: WorkflowRun) -> None:
 
     The caller holds the run's lock. A held run is left exactly as it is. A pass repeats while
     it changed something, so skips propagate transitively whatever order the definition lists
-    its steps in.
+    its steps in. The passes read every step's status as plain rows and load a step itself
+    only when it moves, so finishing one step of a wide run does not build every step again.
     """
     if not states.starts_steps(run):
         return
-    children.progress(run)
+    status = step_statuses(run)
+    if "waiting_children" in status.values():
+        children.progress(run)
+        status = step_statuses(run)
     plan = plan_for(run.version)
-    status = {step.step_key: step.status for step in run.steps}
     changed = True
     while changed:
-        changed = False
-        for step in run.steps:
-            needs = [status[name] for name in plan.spec(step.step_key).needs]
-            if step.status == "pending" and release(run, step, needs):
-                status[step.step_key] = step.status
-                changed = True
-    settle(run)
+        ready = [spec.id for spec in plan.steps if status[spec.id] == "pending"
+                 and decided(status[name] for name in spec.needs)]
+        changed = bool(ready)
+        for step in steps_named(run, ready):
+            release(run, step, [status[name] for name in plan.spec(step.step_key).needs])
+            status[step.step_key] = step.status
+    settle(run, set(status.values()))
 
 
-def release(run: WorkflowRun, step: StepRun, needs: list[str]) -> bool:
+def step_statuses(run: WorkflowRun) -> dict[str, str]:
+    """``{step_id: status}`` of the run's steps (pending changes flushed first)."""
+    return dict(db.session.execute(select(StepRun.step_key, StepRun.status).where(StepRun.run_id == run.id)).all())
+
+
+def steps_named(run: WorkflowRun, step_ids: list[str]) -> list[StepRun]:
+    if not step_ids:
+        return []
+    return list(db.session.scalars(select(StepRun).where(StepRun.run_id == run.id, StepRun.step_key.in_(step_ids))
+                                   .order_by(StepRun.position)))
+
+
+def decided(needs) -> bool:
+    """Whether a pending step can be released or skipped now: all it needs succeeded, or one
+    of them ended another way."""
+    needs = list(needs)
+    return all(state == "succeeded" for state in needs) or any(
+        state not in ("succeeded", *STEP_UNFINISHED) for state in needs)
+
+
+def release(run: WorkflowRun, step: StepRun, needs: list[str]) -> None:
     """Skip a pending step behind a failure, or start it once all it needs succeeded."""
     if any(state not in ("succeeded", *STEP_UNFINISHED) for state in needs):
         move_step(step, "skipped", finished_at=utcnow())
-    elif all(state == "succeeded" for state in needs):
-        if get_kind(plan_for(run.version).spec(step.step_key).uses).waits_for_approval:
-            move_step(step, "waiting_approval", started_at=utcnow())
-        else:
-            queue_step(run, step)
-    return step.status != "pending"
+    elif get_kind(plan_for(run.version).spec(step.step_key).uses).waits_for_approval:
+        move_step(step, "waiting_approval", started_at=utcnow())
+    else:
+        queue_step(run, step)
 
 
-def settle(run: WorkflowRun) -> None:
+def settle(run: WorkflowRun, step_states: set[str] | None = None) -> None:
     """Move the run to the state its steps call for (see ``states.settled_status``)."""
-    target = states.settled_status(run, {step.status for step in run.steps})
+    if step_states is None:
+        step_states = set(step_statuses(run).values())
+    target = states.settled_status(run, step_states)
     if target is None or target == (run.status, run.pause_reason):
         return
     status, reason = target
