@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from pydantic import BaseModel
 from werkzeug.routing import Rule
 
+from webapp.api import reference
 from webapp.api.inputs import MAX_DB_ID
 from webapp.security import public
 
@@ -125,6 +126,9 @@ def _operation(rule: Rule, view, components: dict[str, Any]) -> dict[str, Any]:
     if len(doc.splitlines()) > 1:
         operation["description"] = doc
     models = validated_models(view)
+    # /api/docs (webapp/api/reference.py): the role in words, the error codes, an example body.
+    operation["description"] = reference.role_sentence(access) + "\n\n" + operation.get("description", "")
+    operation["responses"] = {**reference.error_codes(access, "<" in rule.rule, set(models)), **RESPONSES}
     if "query" in models:
         query = _schema(models["query"], components)
         operation["parameters"] += [_query_parameter(name, prop, name in query.get("required", []))
@@ -134,6 +138,7 @@ def _operation(rule: Rule, view, components: dict[str, Any]) -> dict[str, Any]:
         # An empty body counts as {}: it is acceptable exactly when the model requires nothing.
         operation["requestBody"] = {"required": bool(body.get("required")),
                                     "content": {"application/json": {"schema": body}}}
+        operation["requestBody"]["content"]["application/json"]["example"] = reference.example_of(body, components)
     return operation
 
 
