@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -124,5 +125,38 @@ def clear_stop(run_id: int) -> None:
     redis_connection().delete(stop_key(run_id))
 
 
+def unsaved_key(job_id: str) -> str:
+    return f"flowdeck:unsaved:{job_id}"
+
+
+def note_unsaved(job_id: str, reason: str) -> None:
+    """Remember, for the reconciler, that job ``job_id`` ran but could not save its outcome."""
+    try:
+        redis_connection().set(unsaved_key(job_id), reason[:500], ex=24 * 3600)
+    except RedisError:
+        log.warning("could not note that %s could not save its outcome", job_id)
+
+
+def unsaved_reason(job_id: str | None) -> str | None:
+    """Why ``job_id`` could not save its outcome, if it said so (and forget it)."""
+    if not job_id:
+        return None
+    try:
+        reason = redis_connection().getdel(unsaved_key(job_id))
+    except RedisError:
+        return None
+    return reason.decode() if reason is not None else None
+
+
 def stop_requested(run_id: int) -> bool:
-    return bool(redis_connection().exists(stop_key(run_id)))
+    """Whether the run was cancelled; False while Redis cannot answer.
+
+    A step must never fail because its stop flag could not be read: during a Redis outage it
+    carries on, and a cancel made meanwhile still wins in the database (the record phase drops
+    the result of a step that is no longer running).
+    """
+    try:
+        return bool(redis_connection().exists(stop_key(run_id)))
+    except RedisError as error:
+        log.warning("could not read the stop flag of run %s (%s); carrying on", run_id, error)
+        return False

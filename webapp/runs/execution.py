@@ -16,13 +16,16 @@ import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from rq.timeouts import BaseDeathPenalty, UnixSignalDeathPenalty
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from webapp import logs
 from webapp.clock import utcnow
@@ -32,7 +35,7 @@ from webapp.extensions import db
 from webapp.memory import memo
 from webapp.runs import children, states
 from webapp.runs.checkpoints import take_checkpoint
-from webapp.runs.dispatch import send_step, step_timeout, stop_requested
+from webapp.runs.dispatch import note_unsaved, send_step, step_timeout, stop_requested
 from webapp.runs.engine import advance, lock_run, move_step
 from webapp.runs.models import StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
@@ -42,6 +45,7 @@ from webapp.workflows.templating import make_scope, render_inputs
 
 log = logging.getLogger(__name__)
 TRACEBACK_LIMIT = 8_000
+RECORD_RETRY_DELAYS = (0.05, 0.2, 0.5, 1, 2, 4, 8)
 
 
 class StepTimedOut(Exception):
@@ -70,6 +74,9 @@ class Failure:
     error: str
     retryable: bool = True
     traceback: str | None = None
+    # False for an infrastructure failure (the result could not be saved): it is retried
+    # without spending one of the step's own retries.
+    spends_retry: bool = True
 
 
 def execute_step(step_run_id: int, job_id: str) -> None:
@@ -156,6 +163,34 @@ def time_limit(seconds: int) -> BaseDeathPenalty:
 
 
 def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *, run_id: int) -> None:
+    """Save the outcome, riding out transient database errors (a disconnect, a restart, a
+    deadlock, a serialization failure) with a bounded backoff of about 16 s.
+
+    If it still cannot be saved, the job fails (its horse retires) after noting why in Redis:
+    the reconciler then retries the step as an infrastructure failure, spending none of its
+    retries, with an error that names the database.
+    """
+    for delay in (*RECORD_RETRY_DELAYS, None):
+        try:
+            save_outcome(step_run_id, job_id, outcome, run_id=run_id)
+            return
+        except DBAPIError as error:
+            db.session.rollback()
+            if delay is None or not transient(error):
+                note_unsaved(job_id, str(error.orig or error).splitlines()[0])
+                raise
+            log.warning("saving the outcome of %s failed (%s); trying again in %ss",
+                        job_id, str(error.orig or error).splitlines()[0], delay)
+            time.sleep(delay)
+
+
+def transient(error: DBAPIError) -> bool:
+    """Errors that the same transaction, tried again, can get past."""
+    return error.connection_invalidated or isinstance(error, OperationalError) or isinstance(
+        error.orig, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected)
+
+
+def save_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *, run_id: int) -> None:
     """Save the outcome under the run's lock, then the step's (the claim told us the run, so the
     step is read once, already locked)."""
     run = lock_run(run_id)
@@ -215,12 +250,12 @@ def fail_attempt(run: WorkflowRun, step: StepRun, failure: Failure, *, crashed: 
     spec = plan_for(run.version).spec(step.step_key)
     enforcement.release_step(step)
     close_attempt(step, "crashed" if crashed else "failed", error=failure.error, traceback=failure.traceback)
-    will_retry = failure.retryable and step.retries < spec.retry_max
+    will_retry = failure.retryable and (not failure.spends_retry or step.retries < spec.retry_max)
     move_step(step, "retrying" if will_retry and not crashed else "crashed" if crashed else "failed",
               error=failure.error, finished_at=utcnow())
     if will_retry:
-        step.retries += 1
-        delay = spec.backoff_for(step.retries)
+        step.retries += 1 if failure.spends_retry else 0
+        delay = spec.backoff_for(max(step.retries, 1))
         if crashed:
             move_step(step, "queued")
         send_step(db.session, step, spec, delay=delay)

@@ -36,7 +36,7 @@ from webapp.costs.holds import sweep as sweep_budgets
 from webapp.extensions import db
 from webapp.queues import get_queue, redis_connection
 from webapp.runs import states
-from webapp.runs.dispatch import send_step
+from webapp.runs.dispatch import send_step, unsaved_reason
 from webapp.runs.engine import advance, lock_run, start_waiting_runs
 from webapp.runs.execution import Failure, fail_attempt
 from webapp.runs.models import StepRun, WorkflowRun
@@ -93,7 +93,10 @@ def repair_step(run_id: int, step_run_id: int, cutoff, overdue, report: Report) 
     if step.status == "running" and not horse_alive(step, job):
         log.warning("step %s of run %s: its worker died (job %s); marking it crashed",
                     step.step_key, run.id, step.rq_job_id)
-        fail_attempt(run, step, Failure("the worker running this step died"), crashed=True)
+        unsaved = unsaved_reason(step.rq_job_id)
+        fail_attempt(run, step, Failure("the worker running this step died") if unsaved is None else Failure(
+            f"the step ran but its result could not be saved: the database was unavailable ({unsaved})",
+            spends_retry=False), crashed=True)
         report.crashed += 1
     elif step.status != "running" and states.starts_steps(run) and (step.queued_at or cutoff) <= cutoff and (
             job is None or job.get_status(refresh=False) not in WAITING_JOB_STATES):
