@@ -127,7 +127,8 @@ def _operation(rule: Rule, view, components: dict[str, Any]) -> dict[str, Any]:
         operation["description"] = doc
     models = validated_models(view)
     # /api/docs (webapp/api/reference.py): the role in words, the error codes, an example body.
-    operation["description"] = reference.role_sentence(access) + "\n\n" + operation.get("description", "")
+    parts = [reference.role_sentence(access), operation.get("description")]
+    operation["description"] = "\n\n".join(part for part in parts if part)
     operation["responses"] = {**reference.error_codes(access, "<" in rule.rule, set(models)), **RESPONSES}
     if "query" in models:
         query = _schema(models["query"], components)
