@@ -1,12 +1,12 @@
 """Metrics fixtures: scraping the test app, parsing the Prometheus text format."""
 from __future__ import annotations
 
-import socket
 import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.conftest import free_port  # noqa: F401 (re-exported for the metrics tests)
 from tests.integration.runs.conftest import make_workflow, operator, workers  # noqa: F401 (reused fixtures)
 
 TOKEN = "metrics-test-token-0123456789abcdef"
@@ -20,12 +20,6 @@ def parse(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def value(samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fetch(url: str, token: str | None = TOKEN) -> str:
