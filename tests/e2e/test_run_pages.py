@@ -133,14 +133,17 @@ def test_viewer_sees_no_action_buttons_and_a_forged_post_is_refused(page: Page, 
 
 def test_operator_pauses_a_running_run_from_its_page_and_resumes_it(page: Page, live_server, worker, start_run,
                                                                     make_user, db):
+    from tests.integration.runs.conftest import wait_until
     from webapp.runs.service import get_run
 
     run_id = start_run({"name": "pause-me", "steps": [
-        {"id": "slow", "uses": "control.sleep", "with": {"seconds": 3}},
+        {"id": "slow", "uses": "control.sleep", "with": {"seconds": 6}},
         {"id": "after", "uses": "template.render", "needs": ["slow"], "with": {"template": "done"}},
     ]})
     open_run(page, live_server, run_id, make_user("operator"))
-    expect(page.get_by_test_id("step-slow")).to_have_attribute("data-status", "running", timeout=FINISH_MS)
+    wait_until(lambda: get_run(run_id).step("slow").status == "running", what="slow to start")
+    page.reload()
+    expect(page.get_by_test_id("step-slow")).to_have_attribute("data-status", "running")
     page.get_by_test_id("pause-run").click()
     expect(page.get_by_test_id("run-status")).to_have_text("paused")
     expect(page.get_by_test_id("pause-reason")).to_have_attribute("data-reason", "operator")
