@@ -33,14 +33,20 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server(app, test_env):
-    """gunicorn serving the test database; the `app` fixture has migrated it already."""
+    """gunicorn serving the test database; the `app` fixture has migrated it already.
+
+    Served as `make run` serves it (gthread, 16 threads a worker): every open page holds one
+    thread for its event stream, and streams end after a minute so a closed tab gives its
+    thread back soon.
+    """
     port = free_port()
-    env = {**os.environ, **test_env}
+    env = {**os.environ, **test_env, "EVENTS_STREAM_MAX_SECONDS": "60"}
     server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                               "--threads", "4", "wsgi:app"], cwd=ROOT, env=env,
+                               "--worker-class", "gthread", "--threads", "16", "--graceful-timeout", "5",
+                               "wsgi:app"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         try:
             requests.get(f"{base}/api/v3/health/live", timeout=1)
