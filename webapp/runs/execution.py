@@ -106,8 +106,7 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
         move_step(step, "queued")
     plan = plan_for(run.version)
     spec = plan.spec(step.step_key)
-    outputs = dict(db.session.execute(select(StepRun.step_key, StepRun.output).where(
-        StepRun.run_id == run.id, StepRun.status == "succeeded")).all())
+    outputs = upstream_outputs(run, plan.ancestors(step.step_key))
     scope_run = {"id": run.id, "workflow": run.workflow.slug, "attempt": step.attempt}
     # Memoization before budgets: a result already stored spends nothing, so it reserves nothing.
     memo_plan = memo.plan(spec, run.params, outputs, scope_run)
@@ -125,6 +124,15 @@ def claim(step_run_id: int, job_id: str) -> Attempt | None:
                       run.params, outputs, scope_run, memo_plan)
     db.session.commit()
     return attempt
+
+
+def upstream_outputs(run: WorkflowRun, upstream: frozenset[str]) -> dict[str, Any]:
+    """The outputs a step's templates may read: those of the steps it needs, directly or not
+    (a definition cannot refer to any other step), so a wide fan-out reads none."""
+    if not upstream:
+        return {}
+    return dict(db.session.execute(select(StepRun.step_key, StepRun.output).where(
+        StepRun.run_id == run.id, StepRun.status == "succeeded", StepRun.step_key.in_(upstream))).all())
 
 
 def perform(attempt: Attempt) -> StepResult | Failure:

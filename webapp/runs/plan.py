@@ -6,7 +6,10 @@ cycles), so this reads them without re-checking.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
+
+from webapp.workflows import graph
 
 DEFAULT_BACKOFF = (1,)
 DEFAULT_QUEUE = "default"
@@ -33,8 +36,21 @@ class StepSpec:
 class Plan:
     steps: tuple[StepSpec, ...]
 
+    @cached_property
+    def _by_id(self) -> dict[str, StepSpec]:
+        return {step.id: step for step in self.steps}
+
+    @cached_property
+    def _upstream(self) -> dict[str, frozenset[str]]:
+        needs = {step.id: list(step.needs) for step in self.steps}
+        return {step.id: frozenset(graph.ancestors(needs, step.id)) for step in self.steps}
+
     def spec(self, step_id: str) -> StepSpec:
-        return next(step for step in self.steps if step.id == step_id)
+        return self._by_id[step_id]
+
+    def ancestors(self, step_id: str) -> frozenset[str]:
+        """Every step that ``step_id`` needs, directly or not: all that its templates may read."""
+        return self._upstream[step_id]
 
     def descendants(self, step_id: str) -> set[str]:
         """Every step that depends on ``step_id``, directly or not."""
