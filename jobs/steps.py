@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from rq import get_current_job
 
+from jobs.memory import sweep_if_due
 from webapp.runs import execution
 from webapp.runs import reconcile as reconciler
 
@@ -13,5 +14,9 @@ def execute_step(step_run_id: int) -> None:
 
 
 def reconcile() -> dict[str, int]:
-    """The reconciler as a job, for a periodic schedule."""
-    return reconciler.reconcile().as_dict()
+    """The reconciler as a job, for a periodic schedule; the hourly memory sweep rides along."""
+    report = reconciler.reconcile().as_dict()
+    swept = sweep_if_due()
+    if swept is not None:
+        report.update({f"memory_{name}": count for name, count in swept.items()})
+    return report

@@ -115,6 +115,20 @@ def test_sweep_deletes_expired_rows(db, store):
     assert keys_left == ["forever"]
 
 
+def test_the_periodic_reconcile_sweeps_memory_once_an_hour(db, store):
+    from datetime import timedelta
+
+    from jobs.steps import reconcile
+    from webapp.clock import frozen_at, utcnow
+
+    put(db, store, "global", "old", 1, ttl=5)
+    with frozen_at(utcnow() + timedelta(seconds=10)):
+        first, second = reconcile(), reconcile()
+    assert first["memory_expired_entries"] == 1
+    assert "memory_expired_entries" not in second  # swept already this hour
+    assert db.session.execute(db.text("SELECT count(*) FROM memory_entries")).scalar() == 0
+
+
 def test_run_namespace_entries_go_with_the_run(db, store, make_workflow):
     from webapp.runs.engine import trigger
 
