@@ -2,7 +2,7 @@
 
 Every figure is a SQL sum over ``cost_records`` (Numeric, never float), so the dashboard, the
 API and ``flask costs reconcile`` agree to the cent. ``saved`` is the cost that memo-cache hits
-avoided; it reads the records' ``saved`` column when that column exists and is 0 until then.
+avoided, from the records' ``saved`` column.
 A period is ``[since, until)`` in UTC; days are UTC calendar days.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 
 from webapp.clock import utcnow
 from webapp.costs.ledger import ZERO, money_text
@@ -26,7 +26,6 @@ from webapp.users.models import User
 from webapp.workflows.models import Workflow
 
 GROUPS = ("day", "workflow", "user", "model")
-SAVED = CostRecord.__table__.c.get("saved")
 DEFAULT_DAYS = 7
 CSV_COLUMNS = ("id", "created_at", "run_id", "step_id", "attempt", "workflow", "user_id", "kind", "model",
                "units_in", "units_out", "unit_price_in", "unit_price_out", "amount", "saved", "currency")
@@ -42,10 +41,6 @@ def window(since: datetime | None, until: datetime | None) -> Window:
     """``until`` defaults to now, ``since`` to seven days before ``until``."""
     until = until or utcnow()
     return Window(since or until - timedelta(days=DEFAULT_DAYS), until)
-
-
-def saved_column():
-    return SAVED if SAVED is not None else literal(0)
 
 
 def day_key():
@@ -79,7 +74,7 @@ def grouped(group_by: str, span: Window) -> list[dict[str, Any]]:
     key = group_key(group_by).label("key")
     rows = db.session.execute(in_window(select(
         key, func.coalesce(func.sum(CostRecord.amount), 0).label("spent"),
-        func.coalesce(func.sum(saved_column()), 0).label("saved"),
+        func.coalesce(func.sum(CostRecord.saved), 0).label("saved"),
         func.count(func.distinct(CostRecord.run_id)).label("runs"), func.count().label("records"),
     ), span).group_by(key).order_by(key)).all()
     labels = _labels(group_by, [row.key for row in rows])
@@ -95,7 +90,7 @@ def grouped(group_by: str, span: Window) -> list[dict[str, Any]]:
 def totals(span: Window) -> dict[str, Any]:
     row = db.session.execute(in_window(select(
         func.coalesce(func.sum(CostRecord.amount), 0).label("spent"),
-        func.coalesce(func.sum(saved_column()), 0).label("saved"),
+        func.coalesce(func.sum(CostRecord.saved), 0).label("saved"),
         func.count(func.distinct(CostRecord.run_id)).label("runs"), func.count().label("records")), span)).one()
     spent, saved = Decimal(row.spent), Decimal(row.saved)
     return {"spent": _money(spent), "saved": _money(saved), "runs": row.runs, "records": row.records,
@@ -119,7 +114,7 @@ def dashboard(stack_by: str, span: Window) -> dict[str, Any]:
     day = day_key().label("day")
     rows = db.session.execute(in_window(select(
         day, CostRecord.workflow_id, CostRecord.user_id, CostRecord.model,
-        func.sum(CostRecord.amount).label("spent"), func.coalesce(func.sum(saved_column()), 0).label("saved"),
+        func.sum(CostRecord.amount).label("spent"), func.coalesce(func.sum(CostRecord.saved), 0).label("saved"),
         func.count().label("records")), span).group_by(day, CostRecord.workflow_id, CostRecord.user_id,
                                                         CostRecord.model)).all()
     groups = {"workflow": 1, "user": 2, "model": 3}
