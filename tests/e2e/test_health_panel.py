@@ -49,7 +49,8 @@ def proxied_server(app, redis, test_env, redis_proxy, redis_url):
            "HEALTH_TIMEOUT_SECONDS": "0.5"}
     port = free_port()
     server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                               "--threads", "4", "wsgi:app"], cwd=ROOT, env=env,
+                               "--worker-class", "gthread", "--threads", "8", "--graceful-timeout", "5",
+                               "wsgi:app"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = subprocess.Popen([str(BIN / "flask"), "worker"], cwd=ROOT, env={**os.environ, **test_env},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
