@@ -61,7 +61,12 @@ def proxied_server(app, redis, test_env, redis_proxy, redis_url):
     finally:
         for process in (server, worker):
             process.terminate()
-            process.wait(timeout=30)
+        for process in (server, worker):  # both asked first, so a slow one never leaves the other running
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
 
 
 def test_health_panel_turns_unhealthy_without_reload_and_recovers(page: Page, proxied_server, redis_proxy, make_user):
