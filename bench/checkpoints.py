@@ -17,22 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import sys
-import tempfile
 from pathlib import Path
 
-import psycopg
 from redis import Redis
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def admin_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+from bench.scratch import scratch_environment  # noqa: E402
 
 
 def fan_out(name: str, steps: int) -> dict:
@@ -76,37 +69,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
-    server = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    name = f"flowdeck_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    Redis.from_url(redis_url).flushdb()
-    try:
-        os.environ.update({"DATABASE_URL": make_url(server).set(database=name).render_as_string(hide_password=False),
-                           "REDIS_URL": redis_url, "FLOWDECK_ENV": "test", "RECONCILE_INTERVAL_SECONDS": "0",
-                           "FLOWDECK_INSTANCE_DIR": tempfile.mkdtemp(), "BCRYPT_ROUNDS": "4"})
-        from flask_migrate import upgrade
+    with scratch_environment() as env:
+        Redis.from_url(env["REDIS_URL"]).flushdb()
+        try:
+            from flask_migrate import upgrade
 
-        from webapp import create_app
+            from webapp import create_app
 
-        app = create_app({"TESTING": True})
-        with app.app_context():
-            upgrade()
-            half, full = measure(args.steps // 2), measure(args.steps)
-        print("fan-out of N template.render steps, one auto checkpoint per completed step")
-        print(f"{'N':>5} {'checkpoints':>12} {'references':>11} {'outputs once':>13} {'as full copies':>15}")
-        for steps, figures in ((args.steps // 2, half), (args.steps, full)):
-            print(f"{steps:>5} {figures['checkpoints']:>12} {figures['references']:>9} B "
-                  f"{figures['outputs_once']:>11} B {figures['copies']:>13} B")
-        print(f"growth from N/2 to N: references x{full['references'] / half['references']:.2f}, "
-              f"full copies x{full['copies'] / half['copies']:.2f}")
-        print(f"at N={args.steps}: references + outputs once = {full['references'] + full['outputs_once']} B, "
-              f"{full['copies'] / (full['references'] + full['outputs_once']):.0f}x less than full copies")
-    finally:
-        Redis.from_url(redis_url).flushdb()
-        with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            app = create_app({"TESTING": True})
+            with app.app_context():
+                upgrade()
+                half, full = measure(args.steps // 2), measure(args.steps)
+            print("fan-out of N template.render steps, one auto checkpoint per completed step")
+            print(f"{'N':>5} {'checkpoints':>12} {'references':>11} {'outputs once':>13} {'as full copies':>15}")
+            for steps, figures in ((args.steps // 2, half), (args.steps, full)):
+                print(f"{steps:>5} {figures['checkpoints']:>12} {figures['references']:>9} B "
+                      f"{figures['outputs_once']:>11} B {figures['copies']:>13} B")
+            print(f"growth from N/2 to N: references x{full['references'] / half['references']:.2f}, "
+                  f"full copies x{full['copies'] / half['copies']:.2f}")
+            print(f"at N={args.steps}: references + outputs once = {full['references'] + full['outputs_once']} B, "
+                  f"{full['copies'] / (full['references'] + full['outputs_once']):.0f}x less than full copies")
+        finally:
+            Redis.from_url(env["REDIS_URL"]).flushdb()
 
 
 if __name__ == "__main__":

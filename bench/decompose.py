@@ -19,27 +19,23 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import secrets
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import psycopg
 from redis import Redis
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import scratch_environment  # noqa: E402
+
 SIZES = (100, 1000, 5000)
 
-
-def admin_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
 
 
 def layered_tree(size: int, width: int = 10) -> dict:
@@ -138,31 +134,20 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    server = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    name = f"flowdeck_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    Redis.from_url(redis_url).flushdb()
-    try:
-        os.environ.update({"DATABASE_URL": make_url(server).set(database=name).render_as_string(hide_password=False),
-                           "REDIS_URL": redis_url, "FLOWDECK_ENV": "test", "RECONCILE_INTERVAL_SECONDS": "0",
-                           "FLOWDECK_INSTANCE_DIR": tempfile.mkdtemp(), "BCRYPT_ROUNDS": "4",
-                           "SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET": secrets.token_urlsafe(48),
-                           "FLASK_APP": "wsgi", "AMQP_URL": ""})
-        from flask_migrate import upgrade
+    with scratch_environment() as env:
+        Redis.from_url(env["REDIS_URL"]).flushdb()
+        try:
+            from flask_migrate import upgrade
 
-        from webapp import create_app
+            from webapp import create_app
 
-        app = create_app({"TESTING": True})
-        with app.app_context():
-            upgrade()
-            planning(args.repeat)
-            fan_out(args.items, args.workers, dict(os.environ))
-    finally:
-        Redis.from_url(redis_url).flushdb()
-        with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            app = create_app({"TESTING": True})
+            with app.app_context():
+                upgrade()
+                planning(args.repeat)
+                fan_out(args.items, args.workers, dict(os.environ))
+        finally:
+            Redis.from_url(env["REDIS_URL"]).flushdb()
 
 
 if __name__ == "__main__":

@@ -25,21 +25,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-from sqlalchemy.engine import make_url
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import scratch_environment  # noqa: E402
+
 BIN = Path(sys.executable).parent
 TIMEOUT_S = 300
 NOOP = "bench.noop.noop"
@@ -67,9 +65,6 @@ def configs(redis_url: str) -> list[Config]:
         Config("engine, fork", True, (str(BIN / "flask"), "worker", "--mode", "fork")),
     ]
 
-
-def admin_dsn(url) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def percentile(values: list[float], pct: int) -> float:
@@ -201,25 +196,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    server = make_url(os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-    name = f"flowdeck_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    database_url = server.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    env = {**os.environ, "FLOWDECK_ENV": "test", "FLOWDECK_INSTANCE_DIR": tempfile.mkdtemp(prefix="flowdeck-bench-"),
-           "DATABASE_URL": database_url,
-           "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-           "SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET": secrets.token_urlsafe(48),
-           "LOG_LEVEL": "warning", "FLASK_APP": "wsgi", "AMQP_URL": "", "RECONCILE_INTERVAL_SECONDS": "0"}
-    os.environ.update(env)
     pools: list[WorkerPool] = []
-    try:
-        run_bench(args, env, pools)
-    finally:
-        for pool in pools:
-            pool.stop()
-        with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_environment() as env:
+        try:
+            run_bench(args, env, pools)
+        finally:
+            for pool in pools:
+                pool.stop()
 
 
 def run_bench(args, env: dict[str, str], pools: list[WorkerPool]) -> None:

@@ -19,26 +19,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pika
-import psycopg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_environment  # noqa: E402
+
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
-
-def admin_dsn(url) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
@@ -145,40 +140,30 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.5)
     args = parser.parse_args()
 
-    server = make_url(os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-    name = f"flowdeck_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    database_url = server.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    os.environ.update({
-        "FLOWDECK_ENV": "test", "FLOWDECK_INSTANCE_DIR": tempfile.mkdtemp(prefix="flowdeck-bench-"),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
-        "SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET": secrets.token_urlsafe(48),
-        "LOG_LEVEL": "warning", "AMQP_URL": "", "EVENTS_POLL_SECONDS": str(args.poll)})
-    try:
-        from flask_migrate import upgrade
+    with scratch_environment("redis://127.0.0.1:6379/13", EVENTS_POLL_SECONDS=str(args.poll)):
+        run_bench(args)
 
-        from webapp import create_app
-        from webapp.extensions import db
 
-        app = create_app()
-        with app.app_context():
-            upgrade()
-            throughput(app, db, args.events, args.rounds)
-            notify = latency(app, db, args.samples, listen=True)
-            poll = latency(app, db, max(20, args.samples // 10), listen=False)
-            db.session.remove()
-            db.engine.dispose()
-        for label, samples in ((f"LISTEN/NOTIFY ({len(notify)} events)", notify),
-                               (f"poll every {args.poll}s ({len(poll)} events)", poll)):
-            p50, p95, p99 = percentiles(samples)
-            print(f"commit-to-consumer latency, {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms")
-        ratio = statistics.median(poll) / statistics.median(notify)
-        print(f"p50 ratio poll / notify: {ratio:.0f}x (target: notify p50 under 20 ms)")
-    finally:
-        with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def run_bench(args) -> None:
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        throughput(app, db, args.events, args.rounds)
+        notify = latency(app, db, args.samples, listen=True)
+        poll = latency(app, db, max(20, args.samples // 10), listen=False)
+        db.session.remove()
+        db.engine.dispose()
+    for label, samples in ((f"LISTEN/NOTIFY ({len(notify)} events)", notify),
+                           (f"poll every {args.poll}s ({len(poll)} events)", poll)):
+        p50, p95, p99 = percentiles(samples)
+        print(f"commit-to-consumer latency, {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms")
+    ratio = statistics.median(poll) / statistics.median(notify)
+    print(f"p50 ratio poll / notify: {ratio:.0f}x (target: notify p50 under 20 ms)")
 
 
 if __name__ == "__main__":

@@ -23,19 +23,17 @@ import bisect
 import multiprocessing
 import os
 import random
-import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-from sqlalchemy.engine import make_url
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import scratch_environment  # noqa: E402
+
 BIN = Path(sys.executable).parent
 LATENCY_SAMPLES = 5000
 ZIPF_KEYS = 10_000
@@ -43,9 +41,6 @@ ZIPF_S = 1.1
 PROCESSES = 4
 MEMO_TOPICS = 50
 
-
-def admin_dsn(url) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def pct(values: list[float], p: int) -> float:
@@ -251,43 +246,30 @@ def main() -> None:
     parser.add_argument("--memo-runs", type=int, default=200)
     args = parser.parse_args()
 
-    server = make_url(os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-    name = f"flowdeck_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    database_url = server.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    env = {**os.environ, "FLOWDECK_ENV": "test", "FLOWDECK_INSTANCE_DIR": tempfile.mkdtemp(prefix="flowdeck-bench-"),
-           "DATABASE_URL": database_url,
-           "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-           "SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET": secrets.token_urlsafe(48),
-           "LOG_LEVEL": "warning", "FLASK_APP": "wsgi", "AMQP_URL": "",
-           "MEMORY_L1_MAX_ENTRIES": str(ZIPF_KEYS // 10)}
-    os.environ.update(env)
     workers: list[subprocess.Popen] = []
-    try:
-        from flask_migrate import upgrade
+    with scratch_environment(MEMORY_L1_MAX_ENTRIES=str(ZIPF_KEYS // 10)) as env:
+        try:
+            from flask_migrate import upgrade
 
-        from webapp import create_app
-        from webapp.memory.store import memory
+            from webapp import create_app
+            from webapp.memory.store import memory
 
-        app = create_app()
-        with app.app_context():
-            upgrade()
-            memory().redis.flushdb()
-            latency(app)
-            if args.reads:
-                zipf(app, args.reads)
-            if args.memo_runs:
-                memo(app, env, args.memo_runs, workers)
-            memory().redis.flushdb()
-            memory().close()
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
-        with psycopg.connect(admin_dsn(server), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            app = create_app()
+            with app.app_context():
+                upgrade()
+                memory().redis.flushdb()
+                latency(app)
+                if args.reads:
+                    zipf(app, args.reads)
+                if args.memo_runs:
+                    memo(app, env, args.memo_runs, workers)
+                memory().redis.flushdb()
+                memory().close()
+        finally:
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(timeout=30)
 
 
 if __name__ == "__main__":
