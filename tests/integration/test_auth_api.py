@@ -87,3 +87,15 @@ def test_a_user_object_never_carries_secrets(client, make_user):
     assert set(response.json["user"]) == {"id", "email", "name", "role", "status", "email_verified_at",
                                           "locked_until", "last_login_at", "created_at"}
     assert "$2b$" not in response.get_data(as_text=True)
+
+
+def test_a_locked_account_pays_the_same_dummy_verify_as_an_unknown_one(client, make_user, monkeypatch):
+    user = make_user("operator")
+    for _ in range(5):
+        api_login(client, user.email, "wrong password!")
+    burned, verified = [], []
+    monkeypatch.setattr(auth_service, "burn_verify", lambda password: burned.append(password))
+    monkeypatch.setattr(auth_service, "verify_password", lambda password, hashed: verified.append(password))
+    response = api_login(client, user.email, TEST_PASSWORD)
+    assert response.status_code == 401
+    assert burned == [TEST_PASSWORD] and verified == []  # the dummy hash, never the account's own

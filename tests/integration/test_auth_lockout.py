@@ -7,6 +7,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.integration.auth_helpers import api_login, audit_events, comparable, form_login, in_parallel
 from webapp.auth import service as auth_service
 from webapp.auth.models import UserSession
+from webapp.auth.views import GENERIC_FAILURE, VERIFY_FIRST
 from webapp.clock import frozen_at, utcnow
 from webapp.extensions import db as database
 from webapp.users.models import User
@@ -133,3 +134,15 @@ def test_inactive_and_suspended_users_get_the_generic_401_with_the_right_passwor
     unknown = api_login(client, "nobody@example.com", TEST_PASSWORD)
     response = api_login(client, user.email, TEST_PASSWORD)
     assert comparable(response) == comparable(unknown)
+
+
+@pytest.mark.parametrize("status", ["inactive", "suspended"])
+def test_the_login_page_gives_inactive_and_suspended_users_the_generic_message_and_no_session(
+        client, make_user, status):
+    user = make_user("operator", status=status)
+    response = form_login(client, user.email, TEST_PASSWORD)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401 and GENERIC_FAILURE in page and VERIFY_FIRST not in page
+    assert status not in page.lower()
+    assert database.session.query(UserSession).count() == 0
+    assert client.get("/account").status_code == 302

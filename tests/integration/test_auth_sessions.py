@@ -163,3 +163,12 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, make_user):
     response = form_login(client, user.email)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_new_password_over_72_bytes_is_refused_with_422_and_the_old_one_still_works(app, client, login_as):
+    user = login_as("operator")
+    response = post_with_csrf(client, "/account/password", current_password="correct horse battery staple",
+                              new_password="é" * 36 + "a")  # 73 UTF-8 bytes
+    assert response.status_code == 422 and "72" in response.get_data(as_text=True)
+    assert form_login(app.test_client(), user.email).status_code == 302
+    assert audit_events("user.password_change") == []

@@ -3,10 +3,14 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from sqlalchemy import select
 
 from tests.integration.auth_helpers import api_login, audit_events, bearer, in_parallel
+from webapp.auth.models import UserSession
+from webapp.auth.sessions import digest
 from webapp.auth.tokens import ALGORITHM, AUDIENCE, ISSUER
 from webapp.clock import frozen_at, utcnow
+from webapp.extensions import db as database
 
 
 @pytest.fixture
@@ -104,10 +108,15 @@ def test_access_token_expires_after_fifteen_minutes(client, tokens):
         assert me(client, body["access_token"]).status_code == 401
 
 
-def test_refresh_is_refused_for_a_user_locked_or_suspended_since_login(client, tokens, api_headers):
+@pytest.mark.parametrize("action", ["lock", "suspend"])
+def test_refresh_is_refused_for_a_user_locked_or_suspended_since_login(client, tokens, api_headers, action):
     body, user = tokens
     headers, _ = api_headers("admin")
-    assert client.post(f"/api/v3/users/{user.id}/lock", headers=headers, json={"minutes": 5}).status_code == 200
+    if action == "lock":
+        changed = client.post(f"/api/v3/users/{user.id}/lock", headers=headers, json={"minutes": 5})
+    else:
+        changed = client.patch(f"/api/v3/users/{user.id}", headers=headers, json={"status": "suspended"})
+    assert changed.status_code == 200
     assert refresh(client, body["refresh_token"]).status_code == 401
     assert me(client, body["access_token"]).status_code == 401
 
@@ -130,3 +139,12 @@ def test_users_cannot_revoke_someone_elses_session(client, make_user):
     their_id = client.get("/api/v3/auth/sessions", headers=bearer(theirs["access_token"])).json["items"][0]["id"]
     assert client.delete(f"/api/v3/auth/sessions/{their_id}", headers=bearer(mine["access_token"])).status_code == 404
     assert me(client, theirs["access_token"]).status_code == 200
+
+
+def test_the_refresh_secret_is_stored_only_as_its_hash(tokens):
+    body, user = tokens
+    session_id, _, secret = body["refresh_token"].partition(".")
+    row = database.session.get(UserSession, session_id)
+    assert row.refresh_hash == digest(secret)
+    stored = [str(value) for value in database.session.execute(select(UserSession.__table__)).one()]
+    assert all(secret not in value for value in stored)

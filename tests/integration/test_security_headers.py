@@ -87,3 +87,16 @@ def test_logout_is_post_only_and_needs_csrf(client, login_as):
     token = csrf_token_from(client.get("/").get_data(as_text=True))
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_a_session_cookie_alone_reads_the_api_but_cannot_change_state(client, login_as):
+    user = login_as("admin")
+    assert client.get("/api/v3/auth/me").status_code == 200  # safe methods accept the cookie
+    workflow = {"name": "cookie-made", "steps": [{"id": "a", "uses": "control.sleep", "with": {"seconds": 0}}]}
+    for method, path, body in (("post", "/api/v3/workflows", workflow),
+                               ("post", f"/api/v3/users/{user.id}/lock", {"minutes": 5}),
+                               ("post", "/api/v3/auth/logout", None)):
+        response = getattr(client, method)(path, json=body)
+        assert response.status_code == 401, (method, path)
+    assert client.get("/api/v3/workflows/cookie-made").status_code == 404
+    assert client.get("/api/v3/auth/me").status_code == 200  # and the sessions were not ended

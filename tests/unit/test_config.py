@@ -59,6 +59,12 @@ def test_production_refuses_missing_default_or_short_secret_key(secret):
         check_settings(settings(SECRET_KEY=secret, JWT_SECRET=STRONG))
 
 
+@pytest.mark.parametrize("secret", ["changeme", "short-but-random-1234"])
+def test_production_refuses_a_weak_or_short_jwt_secret(secret):
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        check_settings(settings(SECRET_KEY=STRONG, JWT_SECRET=secret))
+
+
 def test_production_refuses_missing_jwt_secret():
     with pytest.raises(ConfigError, match="JWT_SECRET"):
         check_settings(settings(SECRET_KEY=STRONG))

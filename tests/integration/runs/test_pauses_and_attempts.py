@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.integration.runs.conftest import counted, executions, wait_for_run, wait_until
+from webapp.audit.models import AuditEvent
 from webapp.exceptions import IllegalTransition
 from webapp.extensions import db as _db
 from webapp.runs import actions
@@ -62,7 +63,8 @@ def test_an_operator_pause_lets_running_steps_finish_and_starts_nothing_until_re
         client, api_headers, workers, make_workflow, redis):
     make_workflow({"name": "pausable", "steps": [nap("slow", 1.5), counted("later", ["slow"])]})
     workers.start(1)
-    headers, _ = api_headers("operator")
+    headers, operator_user = api_headers("operator")
+    operator_id = operator_user.id
     run_id = client.post("/api/v3/workflows/pausable/runs", json={}, headers=headers).get_json()["run"]["id"]
     wait_until(lambda: get_run(run_id).step("slow").status == "running", what="slow to start")
 
@@ -83,6 +85,11 @@ def test_an_operator_pause_lets_running_steps_finish_and_starts_nothing_until_re
     assert resumed.status_code == 200 and resumed.get_json()["run"]["pause_reason"] is None
     run = wait_for_run(run_id)
     assert run.status == "succeeded" and executions(redis, f"{run_id}-later") == 1
+    _db.session.expire_all()
+    audited = _db.session.execute(select(AuditEvent.event, AuditEvent.actor_id).where(
+        AuditEvent.target_type == "run", AuditEvent.target_id == str(run_id)).order_by(AuditEvent.id)).all()
+    assert [event for event, _ in audited] == ["run.trigger", "run.pause", "run.resume"]
+    assert {actor for _, actor in audited} == {operator_id}
 
 
 def test_a_step_that_failed_twice_then_succeeded_shows_three_attempts_with_their_errors(
