@@ -28,6 +28,8 @@ QUEUE_RULE = "must be a queue name of 1 to 64 letters, digits, dots, dashes or u
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 STEP_REFERENCE = re.compile(r"\bsteps\s*\.\s*([A-Za-z_]\w*)")
 PARAM_REFERENCE = re.compile(r"\bparams\s*\.\s*([A-Za-z_]\w*)")
+# Slugs that would shadow a fixed route under /workflows (the console's "new" form, "validate").
+RESERVED_SLUGS = frozenset({"new", "validate"})
 MAX_STEPS = 500
 MAX_DEPTH = 20
 MAX_RETRIES = 20
@@ -87,6 +89,9 @@ def _top_level_errors(data: dict[str, Any]) -> list[DefinitionError]:
         errors.append(DefinitionError(None, "name", "is required: a name of 1 to 200 characters"))
     elif not slugify(name):
         errors.append(DefinitionError(None, "name", "needs at least one letter or digit (it becomes the slug)"))
+    elif slugify(name) in RESERVED_SLUGS:
+        errors.append(DefinitionError(None, "name", f"gives the slug {slugify(name)!r}, which a console page "
+                                                    "uses; choose another name"))
     if not isinstance(data.get("description", ""), str) or len(data.get("description", "")) > 2000:
         errors.append(DefinitionError(None, "description", "must be a string of at most 2000 characters"))
     limit = data.get("max_concurrent_runs")
