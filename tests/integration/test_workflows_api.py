@@ -89,6 +89,12 @@ def test_a_yaml_definition_is_accepted(client, operator):
                                                                    "with": {"seconds": 0}}
 
 
+def test_json_text_indented_with_tabs_is_accepted(client, operator):
+    text = json.dumps(definition(name="tabbed"), indent="\t")  # YAML would refuse the tabs
+    response = create(client, operator, text)
+    assert response.status_code == 201 and response.json["workflow"]["slug"] == "tabbed"
+
+
 def test_viewers_read_but_cannot_write(client, operator, viewer):
     create(client, operator)
     assert client.get("/api/v3/workflows/hello-api", headers=viewer).status_code == 200

@@ -53,21 +53,31 @@ def definition_hash(definition: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(definition).encode()).hexdigest()
 
 
+def _parse_text(text: str) -> Any:
+    """JSON first (YAML refuses the tab indentation JSON allows), then YAML."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    except RecursionError:
+        raise _not_loadable("is nested too deeply") from None
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as error:
+        where = f" at line {error.problem_mark.line + 1}" if getattr(error, "problem_mark", None) else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise _not_loadable(f"is neither valid JSON nor YAML{where}: {problem}") from None
+    except RecursionError:
+        raise _not_loadable("is nested too deeply") from None
+
+
 def load_definition(raw: Any) -> Any:
     """A definition from an object or from JSON/YAML text; size-checked, JSON types only."""
     limit = current_app.config["WORKFLOW_MAX_DEFINITION_BYTES"]
     if isinstance(raw, str):
         if len(raw.encode()) > limit:
             raise _too_large(len(raw.encode()))
-        try:
-            loaded = yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
-        except yaml.YAMLError as error:
-            where = f" at line {error.problem_mark.line + 1}" if getattr(error, "problem_mark", None) else ""
-            problem = getattr(error, "problem", None) or str(error)
-            raise _not_loadable(f"is neither valid JSON nor YAML{where}: {problem}") from None
-        except RecursionError:
-            raise _not_loadable("is nested too deeply") from None
-        raw = json.loads(canonical_json(loaded, sort_keys=False))  # keeps the author's key order
+        raw = json.loads(canonical_json(_parse_text(raw), sort_keys=False))  # keeps the author's key order
     if bad := unstorable_field(raw):  # e.g. a "\ud800" escape in the text
         raise _not_loadable(f"holds text that cannot be stored ({bad[0]}: {bad[1]})")
     size = len(canonical_json(raw).encode())
