@@ -281,3 +281,16 @@ def test_yaml_keys_that_are_not_strings_become_json_strings(client, operator):
     assert response.json["error"]["details"]["errors"] == [
         {"step": None, "field": "params.1", "message": "a param name is letters, digits and underscores, "
                                                        "not starting with a digit"}]
+
+
+def test_a_workflow_whose_slug_older_rules_made_still_takes_versions_under_its_name(client, operator, db):
+    from webapp.workflows.models import Workflow
+    create(client, operator, definition(name="Zoë Flow"))
+    workflow = db.session.query(Workflow).filter_by(slug="zoe-flow").one()
+    workflow.slug = "zo-flow"  # what a slug rule that dropped non-ASCII letters made of the name
+    db.session.commit()
+    changed = definition(name="Zoë Flow", description="second version")
+    response = client.put("/api/v3/workflows/zo-flow", json={"definition": changed}, headers=operator)
+    assert response.status_code == 200 and response.json["workflow"]["current_version"] == 2
+    renamed = client.put("/api/v3/workflows/zo-flow", json={"definition": definition(name="Other")}, headers=operator)
+    assert renamed.status_code == 422

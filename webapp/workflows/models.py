@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.clock import utcnow
 from webapp.extensions import db
+from webapp.workflows.definition import slugify
 
 
 class Workflow(db.Model):
@@ -34,6 +35,11 @@ class Workflow(db.Model):
     versions: Mapped[list[WorkflowVersion]] = relationship(
         back_populates="workflow", order_by="WorkflowVersion.version", cascade="all, delete-orphan"
     )
+
+    def keeps_slug(self, name: str) -> bool:
+        """May a new version carry ``name``? Its slug must stay this workflow's; the same name
+        always may, even if the slug rules changed since the workflow was made."""
+        return name == self.name or slugify(name) == self.slug
 
     def __repr__(self) -> str:
         return f"<Workflow {self.slug} v{self.current_version}>"

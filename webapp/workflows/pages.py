@@ -113,7 +113,7 @@ def validation(text: str, workflow: Workflow | None = None) -> dict:
     except DomainError:  # does not parse; ``errors`` already says why
         definition = None
     taken = None
-    if not errors and workflow is not None and slugify(definition["name"]) != workflow.slug:
+    if not errors and workflow is not None and not workflow.keeps_slug(definition["name"]):
         errors = [{"step": None, "field": "name",
                    "message": f"must keep this workflow's slug {workflow.slug!r} (this name gives "
                               f"{slugify(definition['name'])!r}); to start another workflow, use New workflow"}]

@@ -88,7 +88,7 @@ def update_workflow(slug: str, raw: Any, actor=None) -> tuple[Workflow, bool]:
     if workflow.archived:
         raise Conflict(f"Workflow {slug!r} is archived; archived workflows take no new versions.")
     definition = valid_definition(raw)
-    if slugify(definition["name"]) != slug:
+    if not workflow.keeps_slug(definition["name"]):
         problem = {"step": None, "field": "name",
                    "message": f"must give the slug {slug!r}, got {slugify(definition['name'])!r}"}
         raise InvalidInput(f"The definition's name must keep the slug {slug!r}.", details={"errors": [problem]})
