@@ -10,12 +10,13 @@ Redis error, to be restarted only at that same maintenance pass.
 Here every worker runs ``SchedulerThread`` instead. Every ``TICK_SECONDS`` (0.5 s; RQ's
 scheduler wakes every second) it takes or refreshes the lock of each of its queues for
 ``LOCK_SECONDS``, with RQ's own script (take a free lock, refresh our own, never touch
-another's), then enqueues the due jobs of the queues it holds, with RQ's own ``enqueue_scheduled_jobs``. A holder that dies leaves
-its locks for at most ``LOCK_SECONDS``; the survivors try at every tick, so delayed jobs move
-again within ``LOCK_SECONDS + TICK_SECONDS`` of its death. A holder stalled past ``LOCK_SECONDS``
-finds the lock taken at its next tick and stops enqueueing. A Redis error skips the tick: the
-thread rides out an outage and resumes at the first tick after Redis answers. The lock's value
-is the worker's name, so ``redis-cli get rq:scheduler-lock:default`` says who schedules.
+another's), then enqueues the due jobs of the queues it holds, with RQ's own
+``enqueue_scheduled_jobs``. A holder that dies leaves its locks for at most ``LOCK_SECONDS``;
+the survivors try at every tick, so delayed jobs move again within ``LOCK_SECONDS +
+TICK_SECONDS`` of its death. A holder stalled past ``LOCK_SECONDS`` finds the lock taken at its
+next tick and stops enqueueing. A Redis error skips the tick: the thread rides out an outage and
+resumes at the first tick after Redis answers. The lock's value is the worker's name, so
+``redis-cli get rq:scheduler-lock:default`` says who schedules.
 """
 from __future__ import annotations
 

@@ -37,12 +37,11 @@ def test_a_retry_fires_within_seconds_after_the_scheduler_lock_holder_is_killed(
         db, redis, workers, make_workflow, operator):
     make_workflow(FLAKY)
     make_workflow({"name": "quick", "steps": [{"id": "a", "uses": "template.render", "with": {"template": "x"}}]})
-    holder_name = workers.start(1)[0]
-    wait_until(lambda: redis.get(LOCK_KEY), what="the first worker to take the scheduler lock")
+    workers.start(1)
+    wait_until(lambda: redis.get(LOCK_KEY), what="the only worker to take the scheduler lock")
     warm = wait_for_run(actions.trigger_run("quick", {}, operator)[0].id)  # so the holder has a work horse
     survivor = workers.start(1)[0]
     wait_until(lambda: redis.exists(f"rq:worker:{survivor}"), what="the second worker")
-    assert redis.get(LOCK_KEY).decode() == holder_name
 
     workers.kill(workers.processes[0], horse_pid(warm.step("a")))
     killed_at = utcnow()
