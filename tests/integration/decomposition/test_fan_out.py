@@ -75,6 +75,14 @@ def test_thirty_children_run_five_at_a_time_on_one_worker_and_the_output_is_in_i
     assert parent_page.count('data-testid="child-run"') == ITEMS and f'href="/runs/{kids[0].id}"' in parent_page
     child_page = client.get(f"/runs/{kids[3].id}").get_data(as_text=True)
     assert f'href="/runs/{run.id}" data-testid="parent-run"' in child_page and "item 3 of" in child_page
+    parent_json = client.get(f"/api/v3/runs/{run.id}").get_json()["run"]
+    assert parent_json["parent"] is None and parent_json["decomposition_id"] is None
+    steps = {step["step_id"]: step for step in parent_json["steps"]}
+    assert steps["make"]["children"] is None  # only a fan-out step has children
+    assert steps["fan"]["children"] == [{"run_id": kid.id, "item": kid.parent_item, "status": "succeeded"}
+                                        for kid in kids]
+    child_json = client.get(f"/api/v3/runs/{kids[3].id}").get_json()["run"]
+    assert child_json["parent"] == {"run_id": run.id, "step": "fan", "attempt": 1, "item": 3}
 
 
 def test_cancelling_the_parent_cancels_its_children_and_starts_no_more(workers, operator):
