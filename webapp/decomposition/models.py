@@ -33,7 +33,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "executed": frozenset(),
 }
 STATUSES = tuple(TRANSITIONS)
-INITIAL = frozenset({"draft", "planned"})
 
 
 class Decomposition(db.Model):

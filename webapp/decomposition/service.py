@@ -1,8 +1,10 @@
 """Decompositions: validate and plan a goal's task tree, store it, execute it as a workflow run.
 
-Callers (API, pages) share these functions. ``create`` and ``execute`` write their audit event
-and outbox event in the caller's transaction; ``execute`` commits once, with the workflow, the
-run and the link between them, so a decomposition never points at half of what it started.
+Callers (API, pages) share these functions. ``create``, ``edit_draft``, ``plan_draft`` and
+``execute`` write their audit event and outbox event in the caller's transaction. A row is
+created ``draft`` or ``planned``; after that its status changes only through ``models.move``,
+which holds the transitions. ``execute`` commits once, with the workflow, the run and the link
+between them, so a decomposition never points at half of what it started.
 Validation never stops at the first problem: the strategy's, the tree's and then the workflow
 validator's (unknown kinds, invalid inputs, templates, retry/timeout/cache rules) come back
 together, each naming its task.
@@ -145,9 +147,9 @@ def _announce(action: str, decomposition: Decomposition, actor) -> None:
 
 
 def input_of(decomposition: Decomposition) -> Any:
-    """The input as it was given: the object, or the JSON/YAML text kept under ``text``."""
+    """The input as it was given: the object, or what ``stored_input`` kept under ``text``."""
     stored = decomposition.input
-    return stored["text"] if set(stored) == {"text"} and isinstance(stored["text"], str) else stored
+    return stored["text"] if set(stored) == {"text"} else stored
 
 
 def stored_input(raw: Any) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 - **Spawn** (the executor's record phase, under the parent run's lock): the children's
   workflow is ``child_workflow``, or is created now from the definition a strategy planned
-  (webapp/decomposition/fan_out.py); every child run is created at once, ``queued``, with an idempotency key naming the step, attempt and item, so no
-  item ever gets two runs; the step moves to ``waiting_children`` and no worker waits. The
-  attempt stays open; while it waits, its ``output`` says what it waits for (the cap and the
-  tolerance), which is what ``progress`` reads back.
+  (webapp/decomposition/fan_out.py); every child run is created at once, ``queued``, with an
+  idempotency key naming the step, attempt and item, so no item ever gets two runs; the step
+  moves to ``waiting_children`` and no worker waits. The attempt stays open; while it waits,
+  its ``output`` says what it waits for (the cap and the tolerance), which is what ``progress``
+  reads back.
 - **Progress** (``engine.advance`` of the parent, under its lock): start queued children in item
   order while fewer than ``max_children`` are active; fail the step (and cancel the children
   still going) once more than ``allow_failures`` did not succeed; succeed it once all finished,

@@ -79,3 +79,13 @@ def test_the_console_saves_a_draft_reopens_it_in_the_editor_and_plans_it(client,
     assert db.session.get(Decomposition, draft_id).status == "planned"
     assert 'data-testid="execute"' in client.get(f"/decompositions/{draft_id}").get_data(as_text=True)
     assert client.get(f"/decompositions/{draft_id}/edit").status_code == 302  # only a draft is edited
+
+
+def test_a_draft_without_input_plans_into_the_same_error_as_a_new_decomposition(client, api_headers):
+    headers, _ = api_headers("operator")
+    draft = client.post("/api/v3/decompositions", headers=headers,
+                        json={"goal": "later", "strategy": "explicit", "draft": True}).get_json()["decomposition"]
+    planned = client.post(f"/api/v3/decompositions/{draft['id']}/plan", headers=headers)
+    direct = client.post("/api/v3/decompositions", headers=headers, json={"goal": "later", "strategy": "explicit"})
+    assert planned.status_code == direct.status_code == 422
+    assert planned.get_json()["error"]["details"] == direct.get_json()["error"]["details"]
