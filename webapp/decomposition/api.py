@@ -28,6 +28,11 @@ class DecompositionBody(Body):
                                                  '{"tasks": [...]}, {"pattern", "params"}, or {"model"}.')
 
 
+class CreateBody(DecompositionBody):
+    draft: bool = Field(default=False, description="Keep it as written, valid or not, with no tree and no plan: "
+                                                   "PUT edits it, POST .../plan plans it.")
+
+
 class ExecuteBody(Body):
     name: str | None = Field(default=None, min_length=1, max_length=200,
                              description="The generated workflow's name; decomp-<id> by default.")
@@ -60,10 +65,30 @@ def list_decompositions():
 @bp.post("")
 @require_role("operator")
 def create_decomposition():
-    body = parse_body(DecompositionBody)
-    decomposition = service.create(body.goal, body.strategy, body.input, actor=current_user)
+    """201 with the tree and plan (``planned``), or with neither for ``"draft": true``."""
+    body = parse_body(CreateBody)
+    decomposition = service.create(body.goal, body.strategy, body.input, actor=current_user, draft=body.draft)
     db.session.commit()
     return jsonify({"decomposition": service.to_dict(decomposition)}), 201
+
+
+@bp.put("/<int:decomposition_id>")
+@require_role("operator")
+def edit_draft(decomposition_id: int):
+    """Replace a draft's goal, strategy and input; 409 once it is planned."""
+    body = parse_body(DecompositionBody)
+    decomposition = service.edit_draft(decomposition_id, body.goal, body.strategy, body.input, actor=current_user)
+    db.session.commit()
+    return jsonify({"decomposition": service.to_dict(decomposition)})
+
+
+@bp.post("/<int:decomposition_id>/plan")
+@require_role("operator")
+def plan_draft(decomposition_id: int):
+    """Plan a draft: 200 ``planned`` with tree and plan, or 422 with every error (it stays a draft)."""
+    decomposition = service.plan_draft(decomposition_id, actor=current_user)
+    db.session.commit()
+    return jsonify({"decomposition": service.to_dict(decomposition)})
 
 
 @bp.post("/validate")
@@ -85,7 +110,8 @@ def get_decomposition(decomposition_id: int):
 @bp.get("/<int:decomposition_id>/plan")
 @require_role("viewer")
 def get_plan(decomposition_id: int):
-    return jsonify({"plan": service.get(decomposition_id).plan})
+    """The plan; ``null`` for a draft, which has none yet."""
+    return jsonify({"plan": service.to_dict(service.get(decomposition_id))["plan"]})
 
 
 @bp.post("/<int:decomposition_id>/execute")

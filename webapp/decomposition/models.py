@@ -1,9 +1,18 @@
 """The ``decompositions`` table: a goal, how it was split, the task tree, its plan, and what ran.
 
-A row is stored only once its tree is valid and planned (``planned``); execution links the
-generated workflow version and the run (``executed``), or keeps the reason it could not start
-(``failed``). The tree and the plan are JSON snapshots: re-planning later with more history
-would give other estimates, and the row keeps what the operator saw when they decided to run.
+Statuses and their transitions (``TRANSITIONS``, applied by ``move`` and nowhere else):
+
+- ``draft``: saved as the operator wrote it (goal, strategy, input), valid or not, with no tree
+  and no plan: the strategy has not run (``llm`` may call a paid provider). A draft can be
+  edited (draft -> draft) and planned, which checks it like a new decomposition: valid, it
+  becomes ``planned``; invalid, it stays a draft and the answer lists every problem.
+- ``planned``: valid, with its tree and plan. Created so directly, or from a draft.
+- ``executed``: its workflow version and run exist and are linked. Final.
+- ``failed``: the workflow could not be created (name taken, too large), with the reason;
+  executing again (with another name) is allowed.
+
+The tree and the plan are JSON snapshots: re-planning later with more history would give other
+estimates, and the row keeps what the operator saw when they decided to run.
 """
 from __future__ import annotations
 
@@ -14,9 +23,16 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.clock import utcnow
+from webapp.exceptions import IllegalTransition
 from webapp.extensions import db
 
-STATUSES = ("planned", "executed", "failed")
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "draft": frozenset({"draft", "planned"}),
+    "planned": frozenset({"executed", "failed"}),
+    "failed": frozenset({"executed", "failed"}),
+    "executed": frozenset(),
+}
+STATUSES = tuple(TRANSITIONS)
 
 
 class Decomposition(db.Model):
@@ -42,3 +58,18 @@ class Decomposition(db.Model):
 
     def __repr__(self) -> str:
         return f"<Decomposition {self.id} {self.status}>"
+
+
+def check_move(decomposition: Decomposition, status: str) -> None:
+    """``IllegalTransition`` (409) unless the current status allows ``status``."""
+    allowed = TRANSITIONS[decomposition.status]
+    if status not in allowed:
+        action = {"draft": "edited", "planned": "planned"}.get(status, "executed")
+        ran = f" as run {decomposition.run_id}" if decomposition.run_id else ""
+        raise IllegalTransition(f"Decomposition {decomposition.id} is {decomposition.status}{ran}, so it cannot be "
+                                f"{action}.", details={"state": decomposition.status, "run_id": decomposition.run_id})
+
+
+def move(decomposition: Decomposition, status: str) -> None:
+    check_move(decomposition, status)
+    decomposition.status = status

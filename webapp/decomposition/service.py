@@ -1,8 +1,10 @@
 """Decompositions: validate and plan a goal's task tree, store it, execute it as a workflow run.
 
-Callers (API, pages) share these functions. ``create`` and ``execute`` write their audit event
-and outbox event in the caller's transaction; ``execute`` commits once, with the workflow, the
-run and the link between them, so a decomposition never points at half of what it started.
+Callers (API, pages) share these functions. ``create``, ``edit_draft``, ``plan_draft`` and
+``execute`` write their audit event and outbox event in the caller's transaction. A row is
+created ``draft`` or ``planned``; after that its status changes only through ``models.move``,
+which holds the transitions. ``execute`` commits once, with the workflow, the run and the link
+between them, so a decomposition never points at half of what it started.
 Validation never stops at the first problem: the strategy's, the tree's and then the workflow
 validator's (unknown kinds, invalid inputs, templates, retry/timeout/cache rules) come back
 together, each naming its task.
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from webapp.audit.service import record
 from webapp.clock import utcnow
 from webapp.decomposition.history import load_history
-from webapp.decomposition.models import Decomposition
+from webapp.decomposition.models import Decomposition, check_move, move
 from webapp.decomposition.planning import plan_steps
 from webapp.decomposition.strategies import StrategyError, build_tree
 from webapp.decomposition.tree import TaskError, read_tree, to_steps
@@ -43,14 +45,21 @@ class Analysis:
     plan: dict[str, Any] | None = None
 
 
-def analyse(goal: Any, strategy: str, raw: Any) -> Analysis:
-    """Build, validate and (when valid) plan; text input is read as JSON or YAML first."""
+def analyse(goal: Any, strategy: str, raw: Any, *, params: dict[str, Any] | None = None,
+            plan: bool = True) -> Analysis:
+    """Build, validate and (when valid and ``plan``) plan; text input is read as JSON or YAML first.
+
+    ``params`` is the generated workflow's params schema: a ``task.decompose`` step's children
+    read ``params.item``, ``params.index`` and ``params.goal`` (webapp/decomposition/fan_out.py);
+    a decomposition's run has none.
+    """
     result = Analysis()
     if not isinstance(goal, str) or not goal.strip() or len(goal) > MAX_GOAL or "\x00" in goal:
         result.errors.append(TaskError(None, "goal", f"is required: the goal in 1 to {MAX_GOAL} characters"))
         goal = goal if isinstance(goal, str) else ""
     try:
-        result.tree = build_tree(strategy, goal, load_definition(raw) if isinstance(raw, str) else raw)
+        result.tree = build_tree(strategy, goal, load_definition(raw) if isinstance(raw, str) else raw,
+                                 per_item=params is not None)
     except StrategyError as error:
         result.errors.append(TaskError(None, error.field, error.message))
         return result
@@ -64,16 +73,16 @@ def analyse(goal: Any, strategy: str, raw: Any) -> Analysis:
     if not tree.tasks:
         return result
     result.steps = to_steps(tree)
-    result.errors += _step_errors(result.steps)
-    if not result.errors:
+    result.errors += _step_errors(result.steps, params or {})
+    if plan and not result.errors:
         result.plan = plan_steps(result.steps, load_history({step["uses"] for step in result.steps}))
     return result
 
 
-def _step_errors(steps: list[dict[str, Any]]) -> list[TaskError]:
+def _step_errors(steps: list[dict[str, Any]], params: dict[str, Any]) -> list[TaskError]:
     """The workflow validator's verdict on the generated steps, less what the tree already said
     (ids, needs and cycles are reported once, by the tree, in its own words)."""
-    errors = validate_definition({"name": "decomposition", "steps": steps})
+    errors = validate_definition({"name": "decomposition", "params": params, "steps": steps})
     return [TaskError(error.step, error.field, error.message) for error in errors
             if error.field != "id" and not error.field.startswith("needs")]
 
@@ -85,20 +94,62 @@ def invalid(analysis: Analysis) -> InvalidInput:
     return InvalidInput(f"The decomposition has {len(errors)} problem(s): {summary}{more}.", details={"errors": errors})
 
 
-def create(goal: Any, strategy: str, raw: Any, actor=None) -> Decomposition:
+def create(goal: Any, strategy: str, raw: Any, actor=None, *, draft: bool = False) -> Decomposition:
+    """A ``planned`` decomposition (``InvalidInput`` with every problem if it is not valid), or,
+    with ``draft``, a ``draft`` kept as written and neither built nor checked."""
+    analysis = None if draft else checked(goal, strategy, raw)
+    decomposition = Decomposition(goal=goal, strategy=strategy, input=stored_input(raw), tree={}, plan={},
+                                  status="draft" if draft else "planned", created_by=_actor_id(actor))
+    if analysis is not None:
+        decomposition.tree, decomposition.plan = analysis.tree, analysis.plan
+    db.session.add(decomposition)
+    db.session.flush()
+    _announce("create", decomposition, actor)
+    return decomposition
+
+
+def checked(goal: Any, strategy: str, raw: Any) -> Analysis:
     analysis = analyse(goal, strategy, raw)
     if analysis.errors:
         raise invalid(analysis)
-    decomposition = Decomposition(goal=goal, strategy=strategy, input=stored_input(raw),
-                                  tree=analysis.tree, plan=analysis.plan, status="planned",
-                                  created_by=_actor_id(actor))
-    db.session.add(decomposition)
-    db.session.flush()
-    record("decomposition.create", actor=actor, target_type="decomposition", target_id=decomposition.id,
-           details={"strategy": strategy, "task_count": analysis.plan["task_count"]})
-    publish("decomposition.created", {"decomposition_id": decomposition.id, "strategy": strategy,
-                                      "task_count": analysis.plan["task_count"], "actor_id": _actor_id(actor)})
+    return analysis
+
+
+def edit_draft(decomposition_id: int, goal: Any, strategy: str, raw: Any, actor=None) -> Decomposition:
+    """Replace a draft's goal, strategy and input (409 for any other status)."""
+    decomposition = get(decomposition_id, for_update=True)
+    move(decomposition, "draft")
+    decomposition.goal, decomposition.strategy, decomposition.input = goal, strategy, stored_input(raw)
+    _announce("edit", decomposition, actor)
     return decomposition
+
+
+def plan_draft(decomposition_id: int, actor=None) -> Decomposition:
+    """Build, check and plan a draft: ``planned`` if valid, else ``InvalidInput`` and it stays a draft."""
+    decomposition = get(decomposition_id, for_update=True)
+    check_move(decomposition, "planned")
+    analysis = checked(decomposition.goal, decomposition.strategy, input_of(decomposition))
+    decomposition.tree, decomposition.plan = analysis.tree, analysis.plan
+    move(decomposition, "planned")
+    _announce("plan", decomposition, actor)
+    return decomposition
+
+
+def _announce(action: str, decomposition: Decomposition, actor) -> None:
+    """The audit event and the outbox event of ``action``, in the caller's transaction."""
+    figures = {"strategy": decomposition.strategy, "status": decomposition.status,
+               "task_count": (decomposition.plan or {}).get("task_count")}
+    record(f"decomposition.{action}", actor=actor, target_type="decomposition", target_id=decomposition.id,
+           details=figures)
+    past = {"create": "created", "edit": "edited", "plan": "planned"}[action]
+    publish(f"decomposition.{past}", {"decomposition_id": decomposition.id, **figures,
+                                      "actor_id": _actor_id(actor)})
+
+
+def input_of(decomposition: Decomposition) -> Any:
+    """The input as it was given: the object, or what ``stored_input`` kept under ``text``."""
+    stored = decomposition.input
+    return stored["text"] if set(stored) == {"text"} else stored
 
 
 def stored_input(raw: Any) -> dict[str, Any]:
@@ -140,9 +191,7 @@ def execute(decomposition_id: int, actor, name: str | None = None) -> Decomposit
     reason; executing it again, with another name, is allowed.
     """
     decomposition = get(decomposition_id, for_update=True)
-    if decomposition.status == "executed":
-        raise Conflict(f"Decomposition {decomposition.id} was already executed as run {decomposition.run_id}.",
-                       details={"state": decomposition.status, "run_id": decomposition.run_id})
+    check_move(decomposition, "executed")
     definition = {"name": name or f"decomp-{decomposition.id}", "description": decomposition.goal,
                   "steps": steps_of(decomposition)}
     try:
@@ -150,7 +199,8 @@ def execute(decomposition_id: int, actor, name: str | None = None) -> Decomposit
     except (Conflict, InvalidInput, TooLarge) as error:
         db.session.rollback()
         failed = get(decomposition_id, for_update=True)
-        failed.status, failed.error = "failed", error.message
+        move(failed, "failed")
+        failed.error = error.message
         record("decomposition.execute", actor=actor, target_type="decomposition", target_id=failed.id,
                outcome="failure", details={"error": error.message})
         db.session.commit()
@@ -158,7 +208,8 @@ def execute(decomposition_id: int, actor, name: str | None = None) -> Decomposit
     run, _created = trigger(workflow, {}, actor_id=_actor_id(actor))
     refuse_over_budget(workflow, run)
     audit_run("run.trigger", run, actor, workflow=workflow.slug)
-    decomposition.status, decomposition.error = "executed", None
+    move(decomposition, "executed")
+    decomposition.error = None
     decomposition.workflow_id, decomposition.workflow_version = workflow.id, get_version(workflow).version
     decomposition.run_id, decomposition.executed_at = run.id, utcnow()
     record("decomposition.execute", actor=actor, target_type="decomposition", target_id=decomposition.id,
@@ -182,9 +233,11 @@ def to_dict(decomposition: Decomposition) -> dict[str, Any]:
     workflow = None
     if decomposition.workflow is not None:
         workflow = {"slug": decomposition.workflow.slug, "version": decomposition.workflow_version}
+    draft = decomposition.status == "draft"
     return {"id": decomposition.id, "goal": decomposition.goal, "strategy": decomposition.strategy,
             "status": decomposition.status, "error": decomposition.error, "input": decomposition.input,
-            "tree": decomposition.tree, "plan": decomposition.plan, "workflow": workflow,
+            "tree": None if draft else decomposition.tree, "plan": None if draft else decomposition.plan,
+            "workflow": workflow,
             "run_id": decomposition.run_id, "created_by": decomposition.created_by,
             "created_at": decomposition.created_at.isoformat(),
             "executed_at": decomposition.executed_at.isoformat() if decomposition.executed_at else None}

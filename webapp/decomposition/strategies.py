@@ -10,6 +10,12 @@
   "and") become a chain of ``llm.complete`` tasks, each reading the one before, the same for
   the same goal every time. The planning call itself is not charged: no run exists to bear it.
 
+A strategy is called ``(goal, input, per_item)``. ``per_item`` is true when a ``task.decompose``
+step plans the tree that each of its items runs as a child run: the tasks then read their item
+as ``{{ params.item }}`` (and ``params.index``, ``params.goal``). ``explicit`` and ``template``
+take the tree as given (its templates may already read ``params.item``); ``llm`` tells the
+provider, and the offline splitter gives the item to the first task.
+
 A strategy raises ``StrategyError`` (field + message); the service reports it with the tree's
 own problems.
 """
@@ -26,11 +32,12 @@ from webapp.steps.base import StepFailed
 from webapp.steps.llm_providers import LocalProvider, Provider, current_provider
 from webapp.workflows.params import type_name
 
-Strategy = Callable[[str, Any], Any]
+Strategy = Callable[[str, Any, bool], Any]
 _strategies: dict[str, Strategy] = {}
 CLAUSE_SPLIT = re.compile(r"\s*(?:;|,|\band then\b|\bthen\b|\band\b)\s*", re.IGNORECASE)
 MAX_CLAUSES = 50
 ANSWER_TOKENS = 4000
+ITEM = "{{ params.item }}"
 
 
 class StrategyError(ValueError):
@@ -53,21 +60,21 @@ def strategy_names() -> list[str]:
     return sorted(_strategies)
 
 
-def build_tree(strategy: str, goal: str, raw: Any) -> Any:
+def build_tree(strategy: str, goal: str, raw: Any, *, per_item: bool = False) -> Any:
     """The tree ``strategy`` makes of ``goal`` and its input (not yet validated)."""
     build = _strategies.get(strategy)
     if build is None:
         raise StrategyError("strategy", f"unknown strategy {strategy!r} (known: {', '.join(strategy_names())})")
-    return build(goal, raw)
+    return build(goal, raw, per_item)
 
 
 @register_strategy("explicit")
-def explicit(goal: str, raw: Any) -> Any:
+def explicit(goal: str, raw: Any, per_item: bool) -> Any:
     return raw
 
 
 @register_strategy("template")
-def template(goal: str, raw: Any) -> Any:
+def template(goal: str, raw: Any, per_item: bool) -> Any:
     if not isinstance(raw, dict) or not set(raw) <= {"pattern", "params"}:
         raise StrategyError("input", 'must be {"pattern": "<name>", "params": {...}}')
     pattern = get_pattern(raw.get("pattern")) if isinstance(raw.get("pattern"), str) else None
@@ -89,27 +96,29 @@ def planner_provider() -> Provider:
 
 
 @register_strategy("llm")
-def llm(goal: str, raw: Any) -> Any:
+def llm(goal: str, raw: Any, per_item: bool) -> Any:
     raw = raw if raw is not None else {}
     if not isinstance(raw, dict) or not set(raw) <= {"model"} or not isinstance(raw.get("model", ""), str):
         raise StrategyError("input", 'must be {} or {"model": "<model>"}')
     model = raw.get("model") or DEFAULT_MODEL
     provider = planner_provider()
     if isinstance(provider, LocalProvider):
-        answer = local_split(goal, model)
+        answer = local_split(goal, model, per_item=per_item)
     else:
         try:
-            answer = provider.complete(model, planning_prompt(goal), ANSWER_TOKENS).text
+            answer = provider.complete(model, planning_prompt(goal, per_item=per_item), ANSWER_TOKENS).text
         except StepFailed as error:
             raise StrategyError("strategy", f"the LLM provider could not plan the goal: {error}") from None
     return parse_answer(answer, provider.name)
 
 
-def planning_prompt(goal: str) -> str:
+def planning_prompt(goal: str, *, per_item: bool = False) -> str:
+    each = (f" The tasks run once for each item of a list; a task reads its item as {ITEM} and its position "
+            "as {{ params.index }}." if per_item else "")
     return ("Split the goal below into subtasks. Answer with JSON only, no prose, of the form "
             '{"tasks": [{"id": "snake_case_id", "title": "...", "uses": "llm.complete", '
             '"with": {"model": "...", "prompt": "..."}, "depends_on": ["other_id"], "children": []}]}. '
-            f"Allowed task fields: {', '.join(sorted(TASK_FIELDS))}.\nGoal: {goal}")
+            f"Allowed task fields: {', '.join(sorted(TASK_FIELDS))}.{each}\nGoal: {goal}")
 
 
 def parse_answer(answer: str, provider: str) -> dict[str, Any]:
@@ -127,8 +136,9 @@ def parse_answer(answer: str, provider: str) -> dict[str, Any]:
     return tree
 
 
-def local_split(goal: str, model: str) -> str:
-    """The offline answer: one ``llm.complete`` task per clause of the goal, chained."""
+def local_split(goal: str, model: str, *, per_item: bool = False) -> str:
+    """The offline answer: one ``llm.complete`` task per clause of the goal, chained; with
+    ``per_item``, the first task's prompt ends with the item."""
     clauses = [clause.strip(" .") for clause in CLAUSE_SPLIT.split(goal) if clause.strip(" .")][:MAX_CLAUSES]
     tasks = []
     for index, clause in enumerate(clauses or [goal.strip() or "goal"]):
@@ -138,5 +148,7 @@ def local_split(goal: str, model: str) -> str:
         if tasks:
             task["depends_on"] = [tasks[-1]["id"]]
             task["with"]["prompt"] = clause + ". Based on: {{ steps." + tasks[-1]["id"] + ".output.text }}"
+        elif per_item:
+            task["with"]["prompt"] = f"{clause}: {ITEM}"
         tasks.append(task)
     return json.dumps({"tasks": tasks})

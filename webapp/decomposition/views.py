@@ -1,5 +1,8 @@
 """``/decompositions``: the list, the new page with live validation, and a decomposition's plan.
 
+The new page saves the plan or, with *Save as draft*, keeps the input as written, valid or not;
+a draft opens again in the same editor (``/<id>/edit``) and saving its plan plans it.
+
 The new page posts its form to ``validate`` as the operator types (htmx, debounced) and gets
 back the ``validation`` block of its own template: the problems by task, or the graph and the
 plan's figures. The detail page draws the DAG with the critical path highlighted, the level
@@ -8,6 +11,7 @@ run will draw on (the global ones and the operator's own; the workflow does not 
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -64,9 +68,10 @@ def check(goal: str, strategy: str, text: str) -> dict[str, Any] | None:
             "graph": graph(analysis.steps, analysis.plan) if analysis.plan else None}
 
 
-def new_page(goal: str, strategy: str, text: str, *, problem: str | None = None, status: int = 200):
+def new_page(goal: str, strategy: str, text: str, *, problem: str | None = None, status: int = 200,
+             draft_id: int | None = None):
     return render_template("decompositions/new.html", goal=goal, strategy=strategy, text=text, problem=problem,
-                           strategies=strategy_names(), patterns=pattern_names(),
+                           strategies=strategy_names(), patterns=pattern_names(), draft_id=draft_id,
                            check=check(goal, strategy, text)), status
 
 
@@ -89,14 +94,39 @@ def new():
 @bp.post("/new")
 @require_role("operator")
 def create():
+    """Save the plan (a new decomposition, or the draft being edited, planned), or save a draft."""
     goal, strategy, text = (request.form.get(name, "") for name in ("goal", "strategy", "input"))
+    draft_id = request.form.get("draft_id", type=int)
+    as_draft = request.form.get("action") == "draft"
+    actor = current_user._get_current_object()
     try:
-        decomposition = service.create(goal, strategy, text or {}, actor=current_user)
+        if draft_id is not None:
+            service.edit_draft(draft_id, goal, strategy, text or {}, actor=actor)
+            db.session.commit()  # the edit is kept even if the plan below finds problems
+            decomposition = service.get(draft_id) if as_draft else service.plan_draft(draft_id, actor=actor)
+        else:
+            decomposition = service.create(goal, strategy, text or {}, actor=actor, draft=as_draft)
     except DomainError as error:
         db.session.rollback()
-        return new_page(goal, strategy, text, problem=error.message, status=status_for(error))
+        return new_page(goal, strategy, text, problem=error.message, status=status_for(error), draft_id=draft_id)
     db.session.commit()
     return redirect(url_for("decompositions.detail", decomposition_id=decomposition.id))
+
+
+@bp.get("/<int:decomposition_id>/edit")
+@require_role("operator")
+def edit(decomposition_id: int):
+    """A draft in the new page's editor; anything else is shown as it is."""
+    decomposition = service.get(decomposition_id)
+    if decomposition.status != "draft":
+        return redirect(url_for("decompositions.detail", decomposition_id=decomposition_id))
+    return new_page(decomposition.goal, decomposition.strategy, draft_text(decomposition), draft_id=decomposition.id)
+
+
+def draft_text(decomposition) -> str:
+    """The draft's input as the editor shows it: the text as typed, or the object as JSON."""
+    given = service.input_of(decomposition)
+    return given if isinstance(given, str) else json.dumps(given, indent=2, ensure_ascii=False)
 
 
 @bp.post("/validate")
@@ -117,6 +147,9 @@ def budgets_for(user) -> list[dict[str, Any]]:
 
 
 def detail_page(decomposition, *, problem: str | None = None, status: int = 200):
+    if decomposition.status == "draft":
+        return render_template("decompositions/detail.html", decomposition=decomposition, problem=problem,
+                               draft_text=draft_text(decomposition)), status
     plan = decomposition.plan
     return render_template("decompositions/detail.html", decomposition=decomposition, plan=plan,
                            graph=graph(service.steps_of(decomposition), plan), problem=problem,

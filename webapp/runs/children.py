@@ -1,10 +1,12 @@
 """Child runs of a ``task.decompose`` step: spawn them, start them under a cap, collect them.
 
-- **Spawn** (the executor's record phase, under the parent run's lock): every child run is
-  created at once, ``queued``, with an idempotency key naming the step, attempt and item, so no
-  item ever gets two runs; the step moves to ``waiting_children`` and no worker waits. The
-  attempt stays open; while it waits, its ``output`` says what it waits for (the cap and the
-  tolerance), which is what ``progress`` reads back.
+- **Spawn** (the executor's record phase, under the parent run's lock): the children's
+  workflow is ``child_workflow``, or is created now from the definition a strategy planned
+  (webapp/decomposition/fan_out.py); every child run is created at once, ``queued``, with an
+  idempotency key naming the step, attempt and item, so no item ever gets two runs; the step
+  moves to ``waiting_children`` and no worker waits. The attempt stays open; while it waits,
+  its ``output`` says what it waits for (the cap and the tolerance), which is what ``progress``
+  reads back.
 - **Progress** (``engine.advance`` of the parent, under its lock): start queued children in item
   order while fewer than ``max_children`` are active; fail the step (and cancel the children
   still going) once more than ``allow_failures`` did not succeed; succeed it once all finished,
@@ -41,18 +43,36 @@ def child_key(step: StepRun, item: int) -> str:
     return f"child:{step.id}:{step.attempt}:{item}"
 
 
+def child_workflow(run: WorkflowRun, request: SpawnChildren):
+    """The workflow the children run: ``request.workflow``, or the one created from the planned
+    ``request.definition`` (by the run's triggerer, in this transaction). ``InvalidInput`` if
+    neither can be had."""
+    from webapp.exceptions import DomainError
+    from webapp.workflows.models import Workflow
+    from webapp.workflows.service import create_workflow
+
+    if request.definition is not None:
+        try:
+            return create_workflow(request.definition, run.triggered_by)
+        except DomainError as error:  # a slug taken meanwhile, a definition over the size cap
+            raise InvalidInput(f"the children's planned workflow cannot be created: {error.message}") from None
+    workflow = db.session.scalar(select(Workflow).where(Workflow.slug == request.workflow))
+    if workflow is None or workflow.archived:
+        raise InvalidInput(f"child_workflow {request.workflow!r} does not exist or is archived")
+    return workflow
+
+
 def spawn(run: WorkflowRun, step: StepRun, request: SpawnChildren) -> None:
     """Create the children of ``step``'s current attempt and start the first ones."""
     from webapp.costs import enforcement
     from webapp.runs.engine import advance, move_step, trigger
     from webapp.runs.execution import Failure, fail_attempt
-    from webapp.workflows.models import Workflow
     from webapp.workflows.service import get_version, validate_trigger_params
 
-    workflow = db.session.scalar(select(Workflow).where(Workflow.slug == request.workflow))
-    if workflow is None or workflow.archived:
-        fail_attempt(run, step, Failure(f"child_workflow {request.workflow!r} does not exist or is archived",
-                                        retryable=False))
+    try:
+        workflow = child_workflow(run, request)
+    except InvalidInput as error:
+        fail_attempt(run, step, Failure(error.message, retryable=False))
         return
     definition = get_version(workflow).definition
     declared = set(definition.get("params", {}))
@@ -221,3 +241,26 @@ def _after_commit(session: Session) -> None:
 def _forget(session: Session, previous_transaction) -> None:
     session.info.pop(PENDING_PARENTS, None)
     session.info.pop(PENDING_PARENTS + ":stop", None)
+
+
+def family_json(run: WorkflowRun) -> dict[str, Any]:
+    """The run's links for its JSON: ``parent`` (``{run_id, step, attempt, item}``, or None), the
+    ``decomposition_id`` whose execution started it (or None), and ``children``: for each step
+    run id that fanned out, its current attempt's child runs ``{run_id, item, status}`` in item
+    order. One query each."""
+    from webapp.decomposition.models import Decomposition
+
+    parent = None
+    if run.parent_run_id is not None:
+        step = db.session.scalar(select(StepRun.step_key).where(StepRun.id == run.parent_step_run_id))
+        parent = {"run_id": run.parent_run_id, "step": step, "attempt": run.parent_attempt, "item": run.parent_item}
+    attempts = {step.id: step.attempt for step in run.steps}
+    kids: dict[int, list[dict[str, Any]]] = {}
+    rows = db.session.execute(select(WorkflowRun.id, WorkflowRun.parent_step_run_id, WorkflowRun.parent_attempt,
+                                     WorkflowRun.parent_item, WorkflowRun.status)
+                              .where(WorkflowRun.parent_run_id == run.id).order_by(WorkflowRun.parent_item))
+    for child_id, step_id, attempt, item, status in rows:
+        if attempts.get(step_id) == attempt:
+            kids.setdefault(step_id, []).append({"run_id": child_id, "item": item, "status": status})
+    decomposition = db.session.scalar(select(Decomposition.id).where(Decomposition.run_id == run.id))
+    return {"parent": parent, "decomposition_id": decomposition, "children": kids}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from webapp.exceptions import NotFound
 from webapp.extensions import db
 from webapp.memory.memo import saved_by_step
+from webapp.runs import children
 from webapp.runs.checkpoints import checkpoint_state
 from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
@@ -77,6 +78,7 @@ def run_summary_json(run: WorkflowRun) -> dict[str, Any]:
 def run_json(run: WorkflowRun) -> dict[str, Any]:
     plan = plan_for(run.version)
     saved = saved_by_step(run.id) if any(step.cache_hit for step in run.steps) else {}
+    family = children.family_json(run)
     steps = []
     for step in run.steps:
         spec = plan.spec(step.step_key)
@@ -86,8 +88,10 @@ def run_json(run: WorkflowRun) -> dict[str, Any]:
             "output": step.output, "error": step.error, "cost": money(step.cost), "cache_hit": step.cache_hit,
             "saved": money(saved.get(step.id)),
             "attempts": [attempt_json(attempt) for attempt in step.attempts],
+            "children": family["children"].get(step.id, []) if spec.uses == "task.decompose" else None,
         })
-    return {**run_summary_json(run), "steps": steps}
+    return {**run_summary_json(run), "parent": family["parent"], "decomposition_id": family["decomposition_id"],
+            "steps": steps}
 
 
 def attempt_json(attempt: StepAttempt) -> dict[str, Any]:

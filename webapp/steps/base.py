@@ -57,16 +57,18 @@ class StepResult:
 class SpawnChildren:
     """A result that asks the engine for child runs instead of giving an output (``task.decompose``).
 
-    One run of the workflow ``workflow`` (a slug) per entry of ``items``, at most
-    ``max_children`` at once; the step succeeds with the children's outputs in item order once
-    all finished, unless more than ``allow_failures`` of them did not succeed.
+    One run per entry of ``items`` of the workflow ``workflow`` (a slug), or of a new workflow
+    created from ``definition`` (planned by a strategy), at most ``max_children`` at once; the
+    step succeeds with the children's outputs in item order once all finished, unless more
+    than ``allow_failures`` of them did not succeed.
     """
 
     items: list[Any]
     max_children: int
-    workflow: str
+    workflow: str | None
     allow_failures: int = 0
     goal: str = ""
+    definition: dict[str, Any] | None = None
 
 
 class StepFailed(Exception):

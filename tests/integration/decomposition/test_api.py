@@ -104,6 +104,9 @@ def test_execute_answers_202_with_the_workflow_and_run_and_a_second_execute_is_4
     assert decomposition["run_id"] == run["id"] and run["workflow"] == f"decomp-{created['id']}"
     assert [step["step_id"] for step in run["steps"]] == ["map_1", "map_2", "map_3", "reduce"]
     assert run["triggered_by"] == user.id
+    run_body = client.get(f"/api/v3/runs/{run['id']}", headers=headers).get_json()["run"]
+    assert run_body["decomposition_id"] == created["id"] and run_body["parent"] is None
+    assert all(step["children"] is None for step in run_body["steps"])
     again = client.post(f"/api/v3/decompositions/{created['id']}/execute", json={}, headers=headers)
     assert again.status_code == 409 and again.get_json()["error"]["details"]["run_id"] == run["id"]
     events = set(db.session.scalars(select(AuditEvent.event)))

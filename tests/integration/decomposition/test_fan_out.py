@@ -1,6 +1,8 @@
-"""``task.decompose`` over 30 items with real workers: the cap, item order, cancel, a SIGKILLed worker."""
+"""``task.decompose`` over 30 items with real workers: the cap, item order, cancel, a SIGKILLed worker
+(with a child workflow, and with the children's workflow planned by a strategy)."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from tests.integration.runs.conftest import horse_pid, wait_for_run, wait_until
@@ -32,9 +34,22 @@ PARENT = {"name": "fan-out", "steps": [
 ]}
 
 
-def start(operator, seconds: float, retry: int = 0) -> int:
-    create_workflow(child_workflow(seconds, retry))
-    create_workflow(PARENT)
+def planned_parent(seconds: float, retry: int) -> dict:
+    """PARENT with no child_workflow: the explicit strategy plans the same two steps, from a param."""
+    tree = {"tasks": [{"id": step["id"], "uses": step["uses"], "with": step["with"],
+                       "depends_on": step.get("needs", []), **({"retry": step["retry"]} if "retry" in step else {})}
+                      for step in child_workflow(seconds, retry)["steps"]]}
+    fan = {**PARENT["steps"][1], "with": {key: value for key, value in PARENT["steps"][1]["with"].items()
+                                          if key != "child_workflow"}}
+    fan["with"].update(strategy="explicit", input="{{ params.plan }}")
+    return {**PARENT, "params": {"plan": {"type": "object", "default": tree}},
+            "steps": [PARENT["steps"][0], fan, PARENT["steps"][2]]}
+
+
+def start(operator, seconds: float, retry: int = 0, *, planned: bool = False) -> int:
+    create_workflow(planned_parent(seconds, retry) if planned else child_workflow(seconds, retry))
+    if not planned:
+        create_workflow(PARENT)
     db.session.commit()
     return actions.trigger_run("fan-out", {}, operator)[0].id
 
@@ -75,6 +90,14 @@ def test_thirty_children_run_five_at_a_time_on_one_worker_and_the_output_is_in_i
     assert parent_page.count('data-testid="child-run"') == ITEMS and f'href="/runs/{kids[0].id}"' in parent_page
     child_page = client.get(f"/runs/{kids[3].id}").get_data(as_text=True)
     assert f'href="/runs/{run.id}" data-testid="parent-run"' in child_page and "item 3 of" in child_page
+    parent_json = client.get(f"/api/v3/runs/{run.id}").get_json()["run"]
+    assert parent_json["parent"] is None and parent_json["decomposition_id"] is None
+    steps = {step["step_id"]: step for step in parent_json["steps"]}
+    assert steps["make"]["children"] is None  # only a fan-out step has children
+    assert steps["fan"]["children"] == [{"run_id": kid.id, "item": kid.parent_item, "status": "succeeded"}
+                                        for kid in kids]
+    child_json = client.get(f"/api/v3/runs/{kids[3].id}").get_json()["run"]
+    assert child_json["parent"] == {"run_id": run.id, "step": "fan", "attempt": 1, "item": 3}
 
 
 def test_cancelling_the_parent_cancels_its_children_and_starts_no_more(workers, operator):
@@ -91,9 +114,10 @@ def test_cancelling_the_parent_cancels_its_children_and_starts_no_more(workers, 
                "every child step cancelled")
 
 
-def test_a_worker_killed_during_the_fan_out_is_recovered_and_no_child_is_started_twice(workers, operator):
+@pytest.mark.parametrize("planned", [False, True], ids=["child_workflow", "planned_by_strategy"])
+def test_a_worker_killed_during_the_fan_out_is_recovered_and_no_child_is_started_twice(workers, operator, planned):
     workers.start(1)
-    run_id = start(operator, 1.5, retry=1)
+    run_id = start(operator, 1.5, retry=1, planned=planned)
     victim = wait_until(lambda: next((step for kid in children(run_id) for step in kid.steps
                                       if step.step_key == "work" and step.status == "running"), None), 120,
                         "a child step to run")
