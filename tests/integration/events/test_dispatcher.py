@@ -68,7 +68,7 @@ def test_two_dispatchers_publish_a_thousand_events_exactly_once(db, consumer, di
 
 def test_a_dispatcher_killed_mid_batch_loses_nothing(db, consumer, dispatchers, add_events):
     listening = consumer("run.test")
-    ids = add_events(3000, subjects=20)
+    ids = add_events(10_000, subjects=20)  # a few seconds of work: the kill lands mid-stream
     first = dispatchers.start()
     listening.wait_for(200)
     dispatchers.kill(first)
@@ -163,3 +163,26 @@ def test_a_failing_head_holds_only_its_own_runs_later_events(app, db, consumer):
     assert head.attempts == 1 and head.next_attempt_at is not None
     assert behind.published_at is None and other.published_at is not None
     assert [message["id"] for message in listening.wait_for(1)] == [str(other.id)]
+
+
+def test_one_batch_publishes_each_runs_events_in_order_and_counts_unroutable_ones(app, db, consumer, add_events):
+    """A batch goes out in waves of one event per run: confirmed together, each run still in order."""
+    import secrets
+
+    listening = consumer("run.test")
+    ids = add_events(30, subjects=3)  # runs 1, 2, 3 interleaved, ten events each
+    unbound = add_events(2, type=f"unbound.{secrets.token_hex(4)}")  # no queue is bound for these
+    dispatcher = Dispatcher(app, amqp_url=AMQP_URL)
+    try:
+        result = dispatcher.dispatch_once()
+    finally:
+        dispatcher.close()
+    assert (result.claimed, result.published, result.unroutable, result.held) == (32, 32, 2, 0)
+    assert unpublished() == 0
+    listening.wait_for(30)
+    listening.connection.sleep(0.5)
+    messages = listening.drain()
+    assert len(messages) == 30 and not {message["id"] for message in messages} & {str(i) for i in unbound}
+    for run_id in (1, 2, 3):
+        received = [int(message["id"]) for message in messages if message["subject"] == f"run:{run_id}"]
+        assert received == ids[run_id - 1::3]
