@@ -1,12 +1,14 @@
 """The dispatcher against real PostgreSQL and RabbitMQ: once each, in order, nothing lost."""
 from __future__ import annotations
 
+import secrets
 import socket
 from collections import Counter
 
+import pika
 from sqlalchemy import select
 
-from tests.integration.events.conftest import AMQP_URL, unpublished
+from tests.integration.events.conftest import AMQP_URL, EXCHANGE, unpublished
 from tests.integration.runs.conftest import wait_for_run, wait_until
 from webapp.events.dispatcher import Dispatcher
 from webapp.events.models import Event
@@ -167,8 +169,6 @@ def test_a_failing_head_holds_only_its_own_runs_later_events(app, db, consumer):
 
 def test_one_batch_publishes_each_runs_events_in_order_and_counts_unroutable_ones(app, db, consumer, add_events):
     """A batch goes out in waves of one event per run: confirmed together, each run still in order."""
-    import secrets
-
     listening = consumer("run.test")
     ids = add_events(30, subjects=3)  # runs 1, 2, 3 interleaved, ten events each
     unbound = add_events(2, type=f"unbound.{secrets.token_hex(4)}")  # no queue is bound for these
@@ -186,3 +186,38 @@ def test_one_batch_publishes_each_runs_events_in_order_and_counts_unroutable_one
     for run_id in (1, 2, 3):
         received = [int(message["id"]) for message in messages if message["subject"] == f"run:{run_id}"]
         assert received == ids[run_id - 1::3]
+
+
+def test_an_event_the_broker_nacks_is_retried_while_its_run_waits_and_other_runs_go_on(app, db, consumer):
+    """A queue that refuses every message (max length 0, reject-publish) makes the broker nack."""
+    from webapp.events.service import publish
+
+    kind = f"nacked.{secrets.token_hex(4)}"
+    refusing = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = refusing.channel()
+    full = channel.queue_declare("", exclusive=True, auto_delete=True,
+                                 arguments={"x-max-length": 0, "x-overflow": "reject-publish"}).method.queue
+    channel.queue_bind(full, EXCHANGE, routing_key=kind)
+    listening = consumer("run.test")
+    refused = publish(kind, {"run_id": 1})
+    behind = publish("run.test", {"run_id": 1, "n": 1})
+    other = publish("run.test", {"run_id": 2, "n": 2})
+    db.session.commit()
+    saved = app.config["EVENTS_RETRY_SECONDS"]
+    app.config["EVENTS_RETRY_SECONDS"] = 0
+    dispatcher = Dispatcher(app, amqp_url=AMQP_URL)
+    try:
+        first = dispatcher.dispatch_once()
+        assert (first.published, first.retrying, first.held) == (1, 1, 1)
+        db.session.expire_all()
+        assert "nack" in refused.last_error and behind.published_at is None
+        assert [message["id"] for message in listening.wait_for(1)] == [str(other.id)]
+        refusing.close()  # the refusing queue goes: the retry is accepted (and routed nowhere)
+        drain(dispatcher)
+    finally:
+        dispatcher.close()
+        app.config["EVENTS_RETRY_SECONDS"] = saved
+    db.session.expire_all()
+    assert refused.published_at is not None and refused.attempts == 1
+    assert behind.published_at is not None
+    assert [message["id"] for message in listening.wait_for(2)] == [str(other.id), str(behind.id)]
