@@ -1,7 +1,8 @@
 """The dispatcher: outbox rows out to RabbitMQ, Redis pub/sub and webhooks.
 
 One ``dispatch_once`` is one transaction: claim a batch (``claims``), publish what may go out
-in id order, set ``published_at`` on what the broker confirmed, queue webhook deliveries, and
+in id order (in waves of one event per subject, each wave confirmed at once), set
+``published_at`` on what the broker confirmed, queue webhook deliveries, and
 commit. A crash anywhere before the commit leaves the rows unpublished, so they go out again:
 delivery is at-least-once and a duplicate carries the same ``id``.
 
@@ -25,7 +26,7 @@ from webapp.clock import utcnow
 from webapp.events import claims
 from webapp.events.messages import encode, to_message
 from webapp.events.models import Event
-from webapp.events.publishers import RabbitPublisher, RedisPublisher, Rejected, SinkDown
+from webapp.events.publishers import Outgoing, RabbitPublisher, RedisPublisher, Rejected, SinkDown
 from webapp.extensions import db
 from webapp.queues import redis_client
 
@@ -88,28 +89,27 @@ class Dispatcher:
         return result
 
     def send(self, ready: list[Event], result: BatchResult, now) -> list[tuple[Event, dict[str, Any]]]:
+        """Publish ``ready`` (id order) in waves of at most one event per subject, so the broker
+        confirms a whole wave at once while a subject's events still go out one after another."""
         sent: list[tuple[Event, dict[str, Any], bytes]] = []
         stopped: set[str] = set()
-        for event in ready:
-            if event.subject in stopped:
-                result.held += 1
-                continue
-            message = to_message(event)
-            body = encode(message)
-            try:
-                if len(body) > self.max_bytes:
-                    raise Rejected(f"the message is {len(body)} bytes, over EVENTS_MAX_BYTES ({self.max_bytes})")
-                if self.rabbit is not None:
-                    routed = self.rabbit.publish(event.type, body, message["id"], event.created_at)
-                    result.unroutable += not routed
-            except Rejected as error:
-                self.note_failure(event, str(error), now, result)
-                stopped.add(event.subject)
-                continue
-            except SinkDown as error:
-                result.error = str(error)
-                break
-            sent.append((event, message, body))
+        pending = ready
+        while pending and result.error is None:
+            wave: list[tuple[Event, dict[str, Any], bytes]] = []
+            later: list[Event] = []
+            subjects: set[str] = set()
+            for event in pending:
+                if event.subject in stopped:
+                    result.held += 1
+                elif event.subject in subjects:
+                    later.append(event)
+                else:
+                    subjects.add(event.subject)
+                    message = to_message(event)
+                    wave.append((event, message, encode(message)))
+            sent.extend(self.publish_wave(wave, stopped, result, now))
+            pending = later
+        sent.sort(key=lambda item: item[0].id)  # Redis gets them in id order, as a page's resume expects
         try:
             self.redis.publish_many([body for _, _, body in sent])
         except SinkDown as error:
@@ -119,6 +119,37 @@ class Dispatcher:
             # RabbitMQ has them; live pages catch up from the outbox (Last-Event-ID).
             log.warning("events reached RabbitMQ but not Redis pub/sub: %s", error)
         return [(event, message) for event, message, _ in sent]
+
+    def publish_wave(self, wave, stopped: set[str], result: BatchResult, now) -> list[tuple[Event, dict, bytes]]:
+        """Send one wave to RabbitMQ; returns what went out. A refused event stops its subject."""
+        fits = []
+        for item in wave:
+            event, _, body = item
+            if len(body) > self.max_bytes:
+                self.refuse(event, f"the message is {len(body)} bytes, over EVENTS_MAX_BYTES ({self.max_bytes})",
+                            stopped, result, now)
+            else:
+                fits.append(item)
+        if self.rabbit is None or not fits:
+            return fits
+        try:
+            outcomes = self.rabbit.publish_wave([Outgoing(event.type, body, message["id"], event.created_at)
+                                                 for event, message, body in fits])
+        except SinkDown as error:
+            result.error = str(error)
+            return []
+        out = []
+        for item, outcome in zip(fits, outcomes, strict=True):
+            if isinstance(outcome, Rejected):
+                self.refuse(item[0], str(outcome), stopped, result, now)
+            else:
+                result.unroutable += not outcome
+                out.append(item)
+        return out
+
+    def refuse(self, event: Event, reason: str, stopped: set[str], result: BatchResult, now) -> None:
+        self.note_failure(event, reason, now, result)
+        stopped.add(event.subject)
 
     def note_failure(self, event: Event, reason: str, now, result: BatchResult) -> None:
         event.attempts += 1

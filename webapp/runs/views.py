@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from pydantic import Field, field_validator
 from sqlalchemy import select
@@ -47,6 +47,7 @@ class RunFilters(Query):
     triggered_by: DbId | None = None
     range: Literal["1h", "24h", "7d", "30d", "today"] | None = None
     cursor: str | None = Field(default=None, max_length=500)
+    live: str | None = Field(default=None, max_length=20)  # the event behind a live refresh (live.js)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -65,14 +66,18 @@ def index():
     rows = db.session.execute(query.options(joinedload(WorkflowRun.workflow)).limit(DEFAULT_LIMIT + 1)).scalars().all()
     runs = rows[:DEFAULT_LIMIT]
     next_cursor = encode_cursor((runs[-1].created_at.isoformat(), runs[-1].id)) if len(rows) > DEFAULT_LIMIT else None
-    kept = filters.model_dump(exclude={"cursor"}, exclude_none=True)
-    return render_template(
-        "runs/list.html", runs=runs, filters=filters, statuses=pages.STATUS_FILTERS,
+    kept = filters.model_dump(exclude={"cursor", "live"}, exclude_none=True)
+    context = dict(
+        runs=runs, filters=filters, statuses=pages.STATUS_FILTERS,
         step_counts=pages.step_counts([run.id for run in runs]),
         next_url=url_for("runs.index", **kept, cursor=next_cursor) if next_cursor else None,
+        live_url=url_for("runs.index", **kept, cursor=filters.cursor),
         workflows=db.session.execute(select(Workflow.slug).order_by(Workflow.slug)).scalars().all(),
         users=dict(db.session.execute(select(User.id, User.email).order_by(User.email)).all()),
-        grid=run_grid(filters.workflow), grid_runs=GRID_RUNS)
+        grid=run_grid(filters.workflow), grid_runs=GRID_RUNS, poll_seconds=current_app.config["HEALTH_POLL_SECONDS"])
+    if htmx:  # the live block, refreshed on run and step events (polled only while the stream is down)
+        return polled(render_block("runs/list.html", "live", **context))
+    return polled(render_template("runs/list.html", **context))
 
 
 def posted_run_ids() -> list[int]:

@@ -1,12 +1,14 @@
 """The dispatcher against real PostgreSQL and RabbitMQ: once each, in order, nothing lost."""
 from __future__ import annotations
 
+import secrets
 import socket
 from collections import Counter
 
+import pika
 from sqlalchemy import select
 
-from tests.integration.events.conftest import AMQP_URL, unpublished
+from tests.integration.events.conftest import AMQP_URL, EXCHANGE, unpublished
 from tests.integration.runs.conftest import wait_for_run, wait_until
 from webapp.events.dispatcher import Dispatcher
 from webapp.events.models import Event
@@ -68,7 +70,7 @@ def test_two_dispatchers_publish_a_thousand_events_exactly_once(db, consumer, di
 
 def test_a_dispatcher_killed_mid_batch_loses_nothing(db, consumer, dispatchers, add_events):
     listening = consumer("run.test")
-    ids = add_events(3000, subjects=20)
+    ids = add_events(10_000, subjects=20)  # a few seconds of work: the kill lands mid-stream
     first = dispatchers.start()
     listening.wait_for(200)
     dispatchers.kill(first)
@@ -163,3 +165,59 @@ def test_a_failing_head_holds_only_its_own_runs_later_events(app, db, consumer):
     assert head.attempts == 1 and head.next_attempt_at is not None
     assert behind.published_at is None and other.published_at is not None
     assert [message["id"] for message in listening.wait_for(1)] == [str(other.id)]
+
+
+def test_one_batch_publishes_each_runs_events_in_order_and_counts_unroutable_ones(app, db, consumer, add_events):
+    """A batch goes out in waves of one event per run: confirmed together, each run still in order."""
+    listening = consumer("run.test")
+    ids = add_events(30, subjects=3)  # runs 1, 2, 3 interleaved, ten events each
+    unbound = add_events(2, type=f"unbound.{secrets.token_hex(4)}")  # no queue is bound for these
+    dispatcher = Dispatcher(app, amqp_url=AMQP_URL)
+    try:
+        result = dispatcher.dispatch_once()
+    finally:
+        dispatcher.close()
+    assert (result.claimed, result.published, result.unroutable, result.held) == (32, 32, 2, 0)
+    assert unpublished() == 0
+    listening.wait_for(30)
+    listening.connection.sleep(0.5)
+    messages = listening.drain()
+    assert len(messages) == 30 and not {message["id"] for message in messages} & {str(i) for i in unbound}
+    for run_id in (1, 2, 3):
+        received = [int(message["id"]) for message in messages if message["subject"] == f"run:{run_id}"]
+        assert received == ids[run_id - 1::3]
+
+
+def test_an_event_the_broker_nacks_is_retried_while_its_run_waits_and_other_runs_go_on(app, db, consumer):
+    """A queue that refuses every message (max length 0, reject-publish) makes the broker nack."""
+    from webapp.events.service import publish
+
+    kind = f"nacked.{secrets.token_hex(4)}"
+    refusing = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = refusing.channel()
+    full = channel.queue_declare("", exclusive=True, auto_delete=True,
+                                 arguments={"x-max-length": 0, "x-overflow": "reject-publish"}).method.queue
+    channel.queue_bind(full, EXCHANGE, routing_key=kind)
+    listening = consumer("run.test")
+    refused = publish(kind, {"run_id": 1})
+    behind = publish("run.test", {"run_id": 1, "n": 1})
+    other = publish("run.test", {"run_id": 2, "n": 2})
+    db.session.commit()
+    saved = app.config["EVENTS_RETRY_SECONDS"]
+    app.config["EVENTS_RETRY_SECONDS"] = 0
+    dispatcher = Dispatcher(app, amqp_url=AMQP_URL)
+    try:
+        first = dispatcher.dispatch_once()
+        assert (first.published, first.retrying, first.held) == (1, 1, 1)
+        db.session.expire_all()
+        assert "nack" in refused.last_error and behind.published_at is None
+        assert [message["id"] for message in listening.wait_for(1)] == [str(other.id)]
+        refusing.close()  # the refusing queue goes: the retry is accepted (and routed nowhere)
+        drain(dispatcher)
+    finally:
+        dispatcher.close()
+        app.config["EVENTS_RETRY_SECONDS"] = saved
+    db.session.expire_all()
+    assert refused.published_at is not None and refused.attempts == 1
+    assert behind.published_at is not None
+    assert [message["id"] for message in listening.wait_for(2)] == [str(other.id), str(behind.id)]

@@ -40,3 +40,15 @@ def test_webhook_page_creates_an_endpoint_and_shows_its_secret_once(client, db, 
 def test_webhook_pages_are_for_admins(client, db, login_as):
     login_as("operator")
     assert client.get("/webhooks").status_code == 403
+
+
+def test_runs_list_refresh_from_the_stream_answers_its_live_block_with_the_filters_kept(client, db, login_as):
+    login_as("viewer")
+    html = client.get("/runs?status=failed").get_data(as_text=True)
+    assert 'sse-connect="/events/stream?topics=run.*,step.*' in html
+    assert 'hx-get="/runs?status=failed"' in html and "data-live-fallback" in html
+    fragment = client.get("/runs?status=failed&live=12", headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and fragment.headers["Cache-Control"] == "no-store"
+    assert body.lstrip().startswith('<div id="runs-live"') and "<form method=\"get\"" not in body
+    assert 'hx-get="/runs?status=failed"' in body

@@ -146,11 +146,16 @@ def test_rotation_signs_with_both_secrets_during_the_overlap(db, endpoint):
     assert not verify_standard_webhook(old_secret, server.requests[1]["headers"], server.requests[1]["body"])
 
 
-def test_an_endpoint_failing_for_days_is_disabled_with_an_alert(app, db, endpoint):
+def test_an_endpoint_failing_for_days_is_disabled_with_an_alert(app, db, endpoint, make_user):
     from webapp.audit.models import AuditEvent
     from webapp.events.models import Event
+    from webapp.mail.models import OutboxMail
 
-    server, hook, _ = endpoint
+    server, hook, creator = endpoint
+    other_admin, viewer = make_user("admin"), make_user("viewer")
+    make_user("admin", status="suspended")
+    creator.role = "operator"  # no longer an admin: mailed as the webhook's creator
+    db.session.commit()
     app.config.update(WEBHOOK_DISABLE_FAILURES=3)
     try:
         server.statuses.extend([500] * 3)
@@ -164,6 +169,10 @@ def test_an_endpoint_failing_for_days_is_disabled_with_an_alert(app, db, endpoin
     assert hook.active is False and "3 failed attempts" in hook.disabled_reason
     assert db.session.query(AuditEvent).filter_by(event="webhook.disabled").count() == 1
     assert db.session.query(Event).filter_by(type="webhook.disabled").count() == 1
+    mails = db.session.query(OutboxMail).filter(OutboxMail.subject.contains("disabled")).all()
+    assert sorted(mail.recipient for mail in mails) == sorted([creator.email, other_admin.email])
+    assert viewer.email not in {mail.recipient for mail in mails}
+    assert all(hook.url in mail.body and f"/webhooks/{hook.id}" in mail.body for mail in mails)
     assert fanout.plan_deliveries([{"id": "999", "type": "run.failed"}]) == []
 
 

@@ -6,7 +6,8 @@ a retried job) sends once, and no database connection or lock is held while the 
 thinks. A 2xx within 15 s is delivered; anything else (3xx included: redirects are never
 followed) is retried on ``WEBHOOK_RETRY_SCHEDULE`` through RQ scheduled jobs, then failed.
 An endpoint failing ``WEBHOOK_DISABLE_FAILURES`` times in a row for ``WEBHOOK_DISABLE_DAYS``
-is disabled, audited and announced as ``webhook.disabled``.
+is disabled, audited, announced as ``webhook.disabled`` and mailed to its creator and the
+admins (``alerts``).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlalchemy import update
 from webapp.audit.service import record
 from webapp.clock import utcnow
 from webapp.events.service import publish
-from webapp.events.webhooks import signing, targets
+from webapp.events.webhooks import alerts, signing, targets
 from webapp.events.webhooks.fanout import schedule_retry
 from webapp.events.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from webapp.extensions import db
@@ -134,4 +135,5 @@ def maybe_disable(hook: Webhook, now) -> None:
     record("webhook.disabled", target_type="webhook", target_id=hook.id, outcome="failure",
            details={"url": hook.url, "reason": hook.disabled_reason})
     publish("webhook.disabled", {"webhook_id": hook.id, "url": hook.url, "reason": hook.disabled_reason})
+    alerts.mail_disabled(hook)
     log.error("webhook %s (%s) disabled: %s", hook.id, hook.url, hook.disabled_reason)
