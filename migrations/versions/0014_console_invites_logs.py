@@ -39,14 +39,13 @@ def upgrade():
         'saved_filters',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
-        sa.Column('page', sa.String(length=32), nullable=False),
         sa.Column('name', sa.String(length=60), nullable=False),
         sa.Column('query', sa.JSON(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_saved_filters_user_id_users'),
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_filters')),
-        sa.UniqueConstraint('user_id', 'page', 'name', name='uq_saved_filters_user_id_page_name'),
+        sa.UniqueConstraint('user_id', 'name', name='uq_saved_filters_user_id_name'),
     )
     with op.batch_alter_table('step_attempts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('logs', sa.JSON(), nullable=True))
