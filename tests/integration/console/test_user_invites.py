@@ -1,6 +1,7 @@
 """An admin invites a user by email; the user chooses a password through the mailed link."""
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from webapp.clock import frozen_at, utcnow
 from webapp.events.models import Event
 from webapp.extensions import db
 from webapp.mail.models import OutboxMail
-from webapp.users.models import User
+from webapp.users.models import User, UserInvite
 
 PASSWORD = "chosen from the invitation"
 LINK = re.compile(r"(\S+/invite/(\S+))")
@@ -52,6 +53,8 @@ def test_an_invited_user_chooses_a_password_once_and_signs_in(app, client, login
     assert (user.status, user.role, user.email_verified_at) == ("pending", "operator", None)
     link, token = mailed_link()
     assert link == f"https://flowdeck.example.com/ops/invite/{token}"
+    stored = db.session.scalar(select(UserInvite.token_hash).where(UserInvite.user_id == user.id))
+    assert stored == hashlib.sha256(token.encode()).hexdigest()  # only the hash is kept
     assert [(row.actor_id, row.target_id) for row in audited("user.invite")] == [(admin.id, str(user.id))]
     assert db.session.scalar(select(Event).where(Event.type == "user.invite")) is not None
     assert "Send a new invitation" in client.get(f"/users/{user.id}").get_data(as_text=True)
