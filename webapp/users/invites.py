@@ -27,6 +27,9 @@ from webapp.users.schemas import UserCreateBody
 from webapp.users.service import admin_create, announce, create_user, find_by_email
 
 MAX_TOKEN_CHARS = 200
+# An admin may activate an invited account before its owner accepts (it still has no password
+# anyone knows); a suspended or deactivated one stays shut.
+ACCEPTING = ("pending", "active")
 
 
 class InvalidInvite(InvalidInput):
@@ -91,7 +94,8 @@ def pending_invite(token: str) -> UserInvite | None:
     if invite_row is None:
         return None
     user = db.session.get(User, invite_row.user_id)
-    return invite_row if user is not None and user.email == invite_row.email else None
+    usable = user is not None and user.email == invite_row.email and user.status in ACCEPTING
+    return invite_row if usable else None
 
 
 def accept(token: str, password: str) -> User:
@@ -107,7 +111,7 @@ def accept(token: str, password: str) -> User:
         .execution_options(synchronize_session=False)
     ).one_or_none()
     user = None if claimed is None else db.session.get(User, claimed.user_id)
-    if user is None or user.email != claimed.email or user.status != "pending":
+    if user is None or user.email != claimed.email or user.status not in ACCEPTING:
         db.session.rollback()
         raise InvalidInvite("This invitation link is invalid, used or expired; ask an administrator for a new one.")
     user.password_hash = hash_password(password, current_app.config["BCRYPT_ROUNDS"])

@@ -5,6 +5,7 @@ import hashlib
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import csrf_token_from
@@ -139,3 +140,18 @@ def test_the_api_invites_when_no_password_is_given_with_links_from_public_base_u
     assert set_password(client, token).status_code == 302
     taken = client.post("/api/v3/users", json={"email": "api.invite@example.com"}, headers=headers)
     assert taken.status_code == 409
+
+
+@pytest.mark.parametrize(("status", "accepted"), [("active", True), ("suspended", False), ("inactive", False)])
+def test_an_account_suspended_since_the_invitation_cannot_accept_it(client, login_as, status, accepted):
+    from webapp.users import service
+
+    admin = login_as("admin")
+    invite_from_console(client)
+    _link, token = mailed_link()
+    user = db.session.scalar(select(User).where(User.email == "invited@example.com"))
+    service.update_user(admin, user, status=status)
+    assert client.get(f"/invite/{token}").status_code == (200 if accepted else 400)
+    assert set_password(client, token).status_code == (302 if accepted else 400)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).status == status
