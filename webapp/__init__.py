@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.auth.account_views import bp as account_bp
     from webapp.auth.api import bp as auth_api_bp
     from webapp.auth.views import bp as auth_bp
+    from webapp.console.saved_filters import bp as saved_filters_bp
     from webapp.console.views import bp as console_bp
     from webapp.costs.api import bp as costs_api_bp
     from webapp.costs.views import bp as costs_bp
@@ -125,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.runs.api import bp as runs_api_bp
     from webapp.runs.views import bp as runs_bp
     from webapp.users.api import bp as users_api_bp
+    from webapp.users.invite_views import bp as invites_bp
     from webapp.users.views import bp as users_bp
     from webapp.workers.api import bp as workers_api_bp
     from webapp.workers.views import bp as workers_bp
@@ -135,9 +137,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(users_bp)
+    app.register_blueprint(invites_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(mail_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(saved_filters_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(workers_bp)
     app.register_blueprint(runs_bp)

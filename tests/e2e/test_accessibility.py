@@ -37,7 +37,22 @@ def console_data(db, make_user, start_run):  # noqa: F811
     run_id = start_run({"name": "audited", "params": {"who": {"type": "string", "default": "Ada"}}, "steps": [
         {"id": "greet", "uses": "template.render", "with": {"template": "hello {{ params.who }}"}},
         {"id": "review", "uses": "gate.approval", "needs": ["greet"], "with": {"prompt": "Ship it?"}}]})
+    failed_step_with_logs(db, run_id)
     return run_id, make_user("viewer", name="Someone Else")
+
+
+def failed_step_with_logs(db, run_id: int) -> None:
+    """The first step failed once with log lines, so the run page shows an unfolded attempt log."""
+    from webapp.clock import utcnow
+    from webapp.runs.models import StepAttempt, StepRun
+
+    step = db.session.query(StepRun).filter_by(run_id=run_id, step_key="greet").one()
+    step.status, step.error = "failed", "template exploded"
+    logs = [{"ts": "2026-12-01T09:30:00.125Z", "level": level, "logger": "tests", "message": message}
+            for level, message in (("info", "rendering"), ("warning", "slow template"), ("error", "boom"))]
+    db.session.add(StepAttempt(run_id=run_id, step_run_id=step.id, attempt=1, status="failed",
+                               error="template exploded", started_at=utcnow(), finished_at=utcnow(), logs=logs))
+    db.session.commit()
 
 
 @pytest.mark.parametrize("width", [390, 1440])
@@ -50,7 +65,8 @@ def test_every_page_has_no_serious_accessibility_violation(browser: Browser, liv
     page = context.new_page()
     sign_in(page, live_server, make_user(role).email)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    paths = sidebar_pages(page) + [f"/runs/{run_id}", "/workflows/audited", "/workflows/audited/versions"]
+    paths = sidebar_pages(page) + [f"/runs/{run_id}", "/runs?status=failed", "/workflows/audited",
+                                   "/workflows/audited/versions"]
     if role == "admin":
         paths += [f"/users/{other.id}"]
     found = {}
@@ -69,3 +85,17 @@ def test_the_sign_in_pages_have_no_serious_accessibility_violation(page: Page, l
     without_event_stream(page)
     page.goto(f"{live_server}{path}")
     assert violations(page) == []
+
+
+def test_the_invitation_page_has_no_serious_accessibility_violation(page: Page, live_server, db, make_user):
+    import re
+
+    from webapp.mail.models import OutboxMail
+    from webapp.users import invites
+
+    invites.invite(make_user("admin"), "a11y.invite@example.com", name="", role="viewer")
+    token = re.search(r"/invite/(\S+)", db.session.query(OutboxMail).one().body).group(1)
+    without_event_stream(page)
+    for path in (f"/invite/{token}", "/invite/not-a-token"):
+        page.goto(f"{live_server}{path}")
+        assert violations(page) == [], path

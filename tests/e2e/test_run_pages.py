@@ -71,6 +71,13 @@ def test_failed_control_fail_run_is_retried_from_the_page_and_succeeds(page: Pag
     expect(page.get_by_test_id("run-status")).to_have_text("succeeded", timeout=FINISH_MS)
     expect(page.get_by_test_id("step-flaky")).to_have_attribute("data-status", "succeeded")
     expect(page.locator('g.dag-node[data-step="flaky"]')).to_have_attribute("data-status", "succeeded")
+    page.get_by_test_id("step-flaky").evaluate("step => { step.open = true; }")
+    first, second = page.get_by_test_id("logs-flaky-1"), page.get_by_test_id("logs-flaky-2")
+    expect(first.locator("details")).to_have_attribute("open", "")  # a failed attempt shows its log
+    expect(first).to_contain_text("attempt 1 fails on purpose")
+    second.locator("summary").click()
+    expect(second.locator(".log-lines")).to_contain_text("attempt 2 passes")
+    expect(second.locator(".log-lines")).to_contain_text("webapp.steps.control_kinds")
 
 
 def test_approval_gate_is_approved_from_the_page_with_a_comment(page: Page, live_server, worker, start_run,

@@ -46,6 +46,7 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 VIEWER_WRITABLE = {
     "/logout", "/account/password", "/account/sessions/<session_id>/revoke",
     "/api/v3/auth/logout", "/api/v3/auth/sessions/<session_id>",
+    "/runs/filters", "/runs/filters/<int:filter_id>/delete",  # the viewer's own saved filters
     "/api/v3/workflows/validate",
     "/api/v3/workflows/<slug>/estimate", "/costs/estimate/<slug>",
 }

@@ -33,7 +33,7 @@ from webapp.costs import enforcement
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
 from webapp.memory import memo
-from webapp.runs import children, states
+from webapp.runs import attempt_logs, children, states
 from webapp.runs.checkpoints import take_checkpoint
 from webapp.runs.dispatch import note_unsaved, send_step, step_timeout, stop_requested
 from webapp.runs.engine import advance, lock_run, move_step
@@ -86,7 +86,9 @@ def execute_step(step_run_id: int, job_id: str) -> None:
         return
     with logs.bound(run_id=str(attempt.run_id)):
         log.info("step %s attempt %s started", attempt.step_id, attempt.attempt)
-        outcome = perform(attempt)
+        with attempt_logs.capture() as captured:
+            outcome = perform(attempt)
+        attempt_logs.save(step_run_id, attempt.attempt, captured)
         record_outcome(step_run_id, job_id, outcome, run_id=attempt.run_id)
 
 

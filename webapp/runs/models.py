@@ -144,6 +144,7 @@ class StepAttempt(db.Model):
     output: Mapped[Any | None] = mapped_column(JSON, default=None)
     output_bytes: Mapped[int | None] = mapped_column(default=None)
     cost: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    logs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)  # webapp/runs/attempt_logs.py
 
     def __repr__(self) -> str:
         return f"<StepAttempt {self.step_run_id}#{self.attempt} {self.status}>"

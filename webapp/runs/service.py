@@ -97,7 +97,8 @@ def run_json(run: WorkflowRun) -> dict[str, Any]:
 def attempt_json(attempt: StepAttempt) -> dict[str, Any]:
     return {"attempt": attempt.attempt, "status": attempt.status, "queue": attempt.queue, "worker": attempt.worker,
             "queued_at": iso(attempt.queued_at), "started_at": iso(attempt.started_at),
-            "finished_at": iso(attempt.finished_at), "error": attempt.error, "cost": money(attempt.cost)}
+            "finished_at": iso(attempt.finished_at), "error": attempt.error, "cost": money(attempt.cost),
+            "logs": attempt.logs or []}
 
 
 def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Control kinds for demos, tests and fault injection: sleep, fail, and the approval gate."""
 from __future__ import annotations
 
+import logging
 import time
 
 from pydantic import Field
@@ -8,6 +9,7 @@ from pydantic import Field
 from webapp.steps.base import StepContext, StepFailed, StepInputs, StepKind, StepResult, StepStopped
 from webapp.steps.registry import register
 
+log = logging.getLogger(__name__)
 STOP_POLL_SECONDS = 0.1
 
 
@@ -25,6 +27,7 @@ class ControlSleep(StepKind):
     description = "Waits the given number of seconds; stops early when the run is cancelled."
 
     def execute(self, inputs: SleepInputs, context: StepContext) -> StepResult:
+        log.info("sleeping %gs", inputs.seconds)
         started = time.monotonic()
         deadline = started + inputs.seconds
         while (left := deadline - time.monotonic()) > 0:
@@ -49,11 +52,13 @@ class ControlFail(StepKind):
     description = "Fails its first N attempts (or every attempt when times is omitted), then passes."
 
     def execute(self, inputs: FailInputs, context: StepContext) -> StepResult:
+        if inputs.times is not None and context.attempt > inputs.times:
+            log.info("attempt %s passes", context.attempt)
+            return StepResult(output={"attempt": context.attempt})
+        log.warning("attempt %s fails on purpose", context.attempt)
         if inputs.times is None:
             raise StepFailed(f"{inputs.message} (attempt {context.attempt}; fails every attempt)")
-        if context.attempt <= inputs.times:
-            raise StepFailed(f"{inputs.message} (attempt {context.attempt} of the first {inputs.times} that fail)")
-        return StepResult(output={"attempt": context.attempt})
+        raise StepFailed(f"{inputs.message} (attempt {context.attempt} of the first {inputs.times} that fail)")
 
 
 class ApprovalInputs(StepInputs):

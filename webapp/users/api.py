@@ -9,6 +9,7 @@ from webapp.api.pagination import decode_cursor, page, row_id
 from webapp.extensions import db
 from webapp.security import require_role
 from webapp.users import service
+from webapp.users.invites import create_or_invite
 from webapp.users.models import User
 from webapp.users.schemas import LockBody, UserCreateBody, UserListQuery, UserPatchBody
 
@@ -35,8 +36,7 @@ def list_users():
 @require_role("admin")
 def create_user():
     body = parse_body(UserCreateBody)
-    user = service.admin_create(current_user, body.email, body.password, name=body.name, role=body.role)
-    return jsonify({"user": service.to_dict(user)}), 201
+    return jsonify({"user": service.to_dict(create_or_invite(current_user, body))}), 201
 
 
 @bp.get("/<int:user_id>")

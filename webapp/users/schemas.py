@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from webapp.api.inputs import Body, Query
 from webapp.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -16,10 +16,18 @@ MAX_LOCK_MINUTES = 525600
 
 
 class UserCreateBody(Body):
+    """With a password the account is active at once; without one the user is invited by mail
+    to choose it (webapp/users/invites.py)."""
+
     email: Email
     name: Name = ""
     role: Role = "viewer"
-    password: NewPassword
+    password: NewPassword | None = None
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def empty_is_unset(cls, value):
+        return None if value == "" else value
 
 
 class UserPatchBody(Body):

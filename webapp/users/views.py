@@ -14,7 +14,7 @@ from webapp.exceptions import Conflict, DomainError
 from webapp.extensions import db, htmx
 from webapp.fragments import render_block
 from webapp.security import require_role
-from webapp.users import service
+from webapp.users import invites, service
 from webapp.users.models import ROLES, USER_STATUSES, User
 from webapp.users.schemas import MAX_LOCK_MINUTES, UserCreateBody
 
@@ -57,9 +57,9 @@ CREATE_FIELDS = ("email", "name", "role", "password")
 @bp.post("")
 @require_role("admin")
 def create():
-    """The console's "Add a user": the same checks and audit as ``POST /api/v3/users``. The account
-    is active at once, as the admin vouches for the address; the admin passes the first password
-    on, and the user changes it from their account page."""
+    """The console's "Add a user": the same checks and audit as ``POST /api/v3/users``. With a
+    first password the account is active at once, as the admin vouches for the address, and the
+    admin passes the password on; without one the user is invited by mail to choose it."""
     values = {name: request.form.get(name, "").replace("\x00", "") for name in CREATE_FIELDS}
     try:
         body = UserCreateBody.model_validate(values)
@@ -67,11 +67,14 @@ def create():
         return list_page({name.split(".")[0]: message for name, message in field_errors(error).items()},
                          values, code=422)
     try:
-        user = service.admin_create(current_user, body.email, body.password, name=body.name, role=body.role)
+        user = invites.create_or_invite(current_user, body)
     except Conflict as error:
         db.session.rollback()
         return list_page({"email": error.message}, values, code=409)
-    flash(f"Created {user.email} as {user.role}. They can sign in now with the password you chose.", "info")
+    if body.password is None:
+        flash(f"Invited {user.email} as {user.role}: they got a link to choose their password.", "info")
+    else:
+        flash(f"Created {user.email} as {user.role}. They can sign in now with the password you chose.", "info")
     return redirect(url_for("users.detail", user_id=user.id))
 
 
@@ -81,7 +84,7 @@ def detail(user_id: int):
     user = service.get_user(user_id)
     recent = db.session.scalars(events_query(target_type="user", target_id=str(user.id)).limit(20)).unique().all()
     return render_template("users/detail.html", **list_context(
-        user=user, sessions=sessions.live_sessions(user.id), events=recent))
+        user=user, sessions=sessions.live_sessions(user.id), events=recent, invited=invites.is_invited(user)))
 
 
 def act(user_id: int, action) -> object:
@@ -169,3 +172,12 @@ def revoke_session(user_id: int, session_id: str):
     service.revoke_session(current_user, row)
     flash(f"Ended a {row.kind} session of {user.email}.", "info")
     return redirect(url_for("users.detail", user_id=user.id))
+
+
+@bp.post("/<int:user_id>/invite")
+@require_role("admin")
+def resend_invite(user_id: int):
+    def run(user):
+        invites.resend(current_user, user)
+        return f"Sent a new invitation to {user.email}; the earlier links no longer work."
+    return act(user_id, run)
