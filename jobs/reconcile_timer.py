@@ -2,15 +2,22 @@
 
 Each worker runs a small thread that, every ``RECONCILE_INTERVAL_SECONDS``, tries to take the
 ``reconcile-timer`` lease (``webapp.leases``, a PostgreSQL row with a fencing epoch). The one
-worker that holds it enqueues the ``jobs.steps.reconcile`` job, so a cluster reconciles once per
-interval however many workers it has. The holder renews the lease at each tick; the lease lasts
-``LEASE_INTERVALS`` intervals, so when the holder dies another worker takes over within that
-time, and when it stops cleanly it releases the lease for the next tick of any other worker.
+worker that holds it runs the reconcile pass itself, in this thread, so a cluster reconciles
+once per interval however many workers it has. The holder renews the lease at each tick; the
+lease lasts ``LEASE_INTERVALS`` intervals, so when the holder dies another worker takes over
+within that time, and when it stops cleanly it releases the lease for the next tick of any other
+worker.
+
+The pass runs here rather than as a job on the step queue: a job would wait behind every queued
+step (eight queued 10 s steps delayed crash detection to 47 s), and ticks would pile up in the
+queue and then run back to back. Here the next tick starts one interval after the previous pass
+ended, so passes never overlap or pile up, and a pass stops repairing after one interval
+(``budget_seconds``), leaving the rest to the next tick, so it ends within the tenure its tick
+took. Two passes overlapping anyway (a holder stalled past its lease) are safe: the reconciler
+repairs each step under the run's row lock.
 
 The lease lives in the database, not in Redis: a Redis flush (exactly when reconciling matters
-most) cannot make two workers think they are the leader. The thread only enqueues; the
-reconcile itself runs as a normal job (app context, job id in its log lines, timeout) and is
-safe even if two ever overlapped, since it repairs each step under the run's row lock.
+most) cannot make two workers think they are the leader.
 """
 from __future__ import annotations
 
@@ -24,26 +31,26 @@ from flask import Flask
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from jobs.steps import reconcile
 from webapp import leases
-from webapp.queues import enqueue
+from webapp.extensions import db
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "reconcile-timer"
 LEASE_INTERVALS = 1.5
-RECONCILE_JOB = "jobs.steps.reconcile"
 
 
 def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def enqueue_if_due(interval: float, queue: str, holder: str) -> int | None:
-    """Enqueue the reconcile job if ``holder`` holds (or now takes) the lease; the lease's epoch
-    if it did, None if another worker holds it."""
+def reconcile_if_holder(interval: float, holder: str) -> tuple[int | None, dict[str, int] | None]:
+    """Run one reconcile pass (at most ``interval`` seconds of repairs) if ``holder`` holds, or
+    now takes, the lease: ``(epoch, report)``, or ``(None, None)`` when another worker holds it."""
     epoch = leases.acquire(LEASE_NAME, holder, timedelta(seconds=interval * LEASE_INTERVALS))
-    if epoch is not None:
-        enqueue(RECONCILE_JOB, queue=queue, job_timeout=max(60, int(interval)), result_ttl=int(interval) + 60)
-    return epoch
+    if epoch is None:
+        return None, None
+    return epoch, reconcile(budget_seconds=interval)
 
 
 class ReconcileTimer(threading.Thread):
@@ -55,16 +62,17 @@ class ReconcileTimer(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        queue = self.app.config["RQ_QUEUES"][0]
         epoch = None
         with self.app.app_context():
             while not self.stopped.wait(self.interval):
                 try:
-                    epoch = enqueue_if_due(self.interval, queue, self.holder)
-                    if epoch is not None:
-                        log.debug("enqueued the periodic reconcile (lease epoch %s)", epoch)
+                    epoch, report = reconcile_if_holder(self.interval, self.holder)
+                    if report is not None:
+                        log.debug("reconciled under lease epoch %s: %s", epoch, report)
                 except (RedisError, SQLAlchemyError) as error:  # Redis or the database down: next tick
-                    log.warning("could not schedule the reconciler: %s", error)
+                    log.warning("the periodic reconcile failed: %s", error)
+                finally:
+                    db.session.remove()
             if epoch is not None:
                 self._release(epoch)
 

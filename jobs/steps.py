@@ -13,9 +13,10 @@ def execute_step(step_run_id: int) -> None:
     execution.execute_step(step_run_id, get_current_job().id)
 
 
-def reconcile() -> dict[str, int]:
-    """The reconciler as a job, for a periodic schedule; the hourly memory sweep rides along."""
-    report = reconciler.reconcile().as_dict()
+def reconcile(budget_seconds: float | None = None) -> dict[str, int]:
+    """The periodic reconcile (``jobs.reconcile_timer``, or as a job); the hourly memory sweep
+    rides along."""
+    report = reconciler.reconcile(budget_seconds=budget_seconds).as_dict()
     swept = sweep_if_due()
     if swept is not None:
         report.update({f"memory_{name}": count for name, count in swept.items()})

@@ -20,12 +20,14 @@ from rq.job import Job
 
 from jobs.horse import PersistentHorseWorker
 from jobs.reconcile_timer import ReconcileTimer
+from jobs.redis_outage import RidesOutRedisOutages
+from jobs.scheduler import SchedulerThread
 from webapp import logs
 from webapp.events.leader import DispatcherLeader
 from webapp.extensions import db
 from webapp.metrics.worker import observe_job
 from webapp.metrics.worker import serve as serve_worker_metrics
-from webapp.queues import redis_connection
+from webapp.queues import redis_client, redis_connection
 
 JOB_MODULES = ("jobs.maintenance", "jobs.steps", "jobs.webhooks", "jobs.memory")
 WORKER_MODES = ("persistent", "fork")
@@ -41,9 +43,10 @@ class AppJob(Job):
             return super().perform()
 
 
-class FlowdeckWorkerMixin:
+class FlowdeckWorkerMixin(RidesOutRedisOutages):
     """What both modes add to RQ: the job id on every log line about a job (the worker's and
-    the horse's), and a database pool that never crosses a fork.
+    the horse's), a database pool that never crosses a fork, and surviving a Redis outage
+    (``jobs.redis_outage``).
 
     SQLAlchemy connections must not be shared with the parent, so a new horse drops the pool
     it inherited (without closing the parent's sockets) before its first job.
@@ -117,6 +120,10 @@ def worker_command(burst: bool, name: str | None, mode: str | None, queues: tupl
         name=name,
     )
     worker.observe_jobs = serve_worker_metrics(app.config["WORKER_METRICS_PORT"])
+    scheduler = None if burst else SchedulerThread(
+        worker.queue_names(), redis_client(app.config["REDIS_URL"], timeout=5), worker.name)
+    if scheduler:
+        scheduler.start()
     interval = app.config["RECONCILE_INTERVAL_SECONDS"]
     timer = ReconcileTimer(app, interval) if interval and not burst else None
     if timer:
@@ -125,8 +132,11 @@ def worker_command(burst: bool, name: str | None, mode: str | None, queues: tupl
     if leader:
         leader.start()
     try:
-        worker.work(burst=burst, with_scheduler=True, logging_level=app.config["LOG_LEVEL"])
+        # RQ's own scheduler process only for a burst (one pass, then exit); see jobs.scheduler
+        worker.work(burst=burst, with_scheduler=burst, logging_level=app.config["LOG_LEVEL"])
     finally:
+        if scheduler:
+            scheduler.stop()
         if timer:
             timer.stop()
         if leader:

@@ -29,6 +29,8 @@ PENDING_KEY = "flowdeck_step_jobs"
 JOB_FUNCTION = "jobs.steps.execute_step"
 # Time the engine needs around a step (reading state, committing) on top of the step's timeout.
 JOB_TIMEOUT_MARGIN = 30
+STOP_FLAG_WARNING_SECONDS = 10.0  # a step polls its flag every 0.1 s: warn once per this, not each time
+_stop_flag_warned_at = -STOP_FLAG_WARNING_SECONDS
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,11 @@ def stop_requested(run_id: int) -> bool:
     carries on, and a cancel made meanwhile still wins in the database (the record phase drops
     the result of a step that is no longer running).
     """
+    global _stop_flag_warned_at
     try:
         return bool(redis_connection().exists(stop_key(run_id)))
     except RedisError as error:
-        log.warning("could not read the stop flag of run %s (%s); carrying on", run_id, error)
+        if time.monotonic() - _stop_flag_warned_at >= STOP_FLAG_WARNING_SECONDS:
+            _stop_flag_warned_at = time.monotonic()
+            log.warning("could not read the stop flag of run %s (%s); carrying on", run_id, error)
         return False

@@ -15,13 +15,18 @@ For every unfinished step of an active run:
 Then every active run is advanced and waiting runs are started, which repairs anything a
 crash between two transactions could have left behind. A held run stays held: advancing it
 changes nothing, and only its own cause lifts the hold. Steps touched in the last
-``grace_seconds`` are left alone: their job may be about to be enqueued by the committer.
+``grace_seconds`` are left alone: their job may be about to be enqueued by the committer. With
+``budget_seconds`` the pass stops repairing once that time is spent and leaves the rest to the
+next pass (the workers' timer gives each pass one interval); it then takes the steps in random
+order, so that passes cut short do not always leave the same steps behind.
 """
 from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, timedelta
 
@@ -59,17 +64,25 @@ class Report:
         return asdict(self)
 
 
-def reconcile(grace_seconds: float = 10.0, overdue_seconds: float = 30.0) -> Report:
+def reconcile(grace_seconds: float = 10.0, overdue_seconds: float = 30.0,
+              budget_seconds: float | None = None) -> Report:
     report = Report()
     cutoff = utcnow() - timedelta(seconds=grace_seconds)
     overdue = utcnow() - timedelta(seconds=overdue_seconds)
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     candidates = db.session.execute(
         select(StepRun.id, StepRun.run_id).join(WorkflowRun).where(
             WorkflowRun.status.in_(RUN_ACTIVE), StepRun.status.in_(STEP_ACTIVE))).all()
     db.session.rollback()
+    if deadline is not None:
+        random.shuffle(candidates)
     for step_run_id, run_id in candidates:
+        if spent(deadline, "repairing steps"):
+            return report
         repair_step(run_id, step_run_id, cutoff, overdue, report)
     for (run_id,) in db.session.execute(select(WorkflowRun.id).where(WorkflowRun.status.in_(RUN_ACTIVE))).all():
+        if spent(deadline, "advancing runs"):
+            return report
         run = lock_run(run_id)
         advance(run)
         db.session.commit()
@@ -81,6 +94,15 @@ def reconcile(grace_seconds: float = 10.0, overdue_seconds: float = 30.0) -> Rep
     budgets = sweep_budgets()  # holds of ended budget periods lift; reservations outliving their attempt go back
     log.info("reconciled: %s %s", report.as_dict(), budgets)
     return report
+
+
+def spent(deadline: float | None, doing: str) -> bool:
+    """Whether the pass's budget is over; the next pass carries on from the start."""
+    if deadline is None or time.monotonic() < deadline:
+        return False
+    db.session.rollback()
+    log.warning("reconcile pass out of time while %s; the next pass carries on", doing)
+    return True
 
 
 def repair_step(run_id: int, step_run_id: int, cutoff, overdue, report: Report) -> None:

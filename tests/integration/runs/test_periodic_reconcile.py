@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from jobs.reconcile_timer import RECONCILE_JOB, enqueue_if_due
+from jobs.reconcile_timer import reconcile_if_holder
 from tests.integration.runs.conftest import PLUGIN, Workers, wait_for_run, wait_until
 from webapp.queues import get_queue
 from webapp.runs import actions
@@ -17,19 +17,18 @@ def reconciling_workers(app, db, redis, test_env, tmp_path):
     pool.stop()
 
 
-def test_only_the_lease_holder_enqueues_the_reconcile(app, db, redis):
-    assert enqueue_if_due(30, "default", "host-a:1") == 1
-    assert enqueue_if_due(30, "default", "host-b:2") is None  # a second worker in the same interval
-    jobs = get_queue("default").get_jobs()
-    assert [job.func_name for job in jobs] == [RECONCILE_JOB]
+def test_only_the_lease_holder_reconciles_and_it_queues_nothing(app, db, redis):
+    epoch, report = reconcile_if_holder(30, "host-a:1")
+    assert epoch == 1 and report["runs_checked"] == 0
+    assert reconcile_if_holder(30, "host-b:2") == (None, None)  # a second worker in the same interval
+    assert get_queue("default").get_jobs() == []  # the pass ran in the caller, not behind the steps
 
 
 def test_the_reconcile_lease_survives_a_redis_flush(app, db, redis):
-    assert enqueue_if_due(30, "default", "host-a:1") == 1
+    assert reconcile_if_holder(30, "host-a:1")[0] == 1
     redis.flushdb()
-    assert enqueue_if_due(30, "default", "host-b:2") is None
-    assert enqueue_if_due(30, "default", "host-a:1") == 1  # the holder keeps reconciling at its ticks
-    assert [job.func_name for job in get_queue("default").get_jobs()] == [RECONCILE_JOB]
+    assert reconcile_if_holder(30, "host-b:2") == (None, None)
+    assert reconcile_if_holder(30, "host-a:1")[0] == 1  # the holder keeps reconciling at its ticks
 
 
 def test_runs_complete_after_a_redis_flush_with_only_the_workers_timer_reconciling(
