@@ -1,5 +1,7 @@
 """The fault suite's own servers: a private PostgreSQL cluster and a private redis-server for the
 whole suite, so a test may restart, stop or flush them; workers and gunicorn run against them.
+They live as long as the package (not the session), so the app's environment is restored and
+the cluster dropped before the suites that follow.
 
 ``app``, ``test_env``, ``database_url`` and ``redis_url`` are overridden here: every fixture of
 tests/conftest.py that builds on them (``db``, ``redis``, ``client``, ``make_user``...) then
@@ -19,14 +21,14 @@ from tests.conftest import environment, migrated_app, scratch_database
 from tests.e2e.conftest import start_gunicorn
 from tests.faults.plugin import CREATE_TABLE
 from tests.faults.servers import PostgresCluster
-from tests.integration.health_servers import RedisServer
 from tests.integration.runs.conftest import Workers, make_workflow, operator  # noqa: F401
+from tests.integration.workers.servers import RestartableRedis
 
 PLUGIN = "tests.faults.plugin"
 RECONCILE_INTERVAL = 2  # seconds between the workers' reconcile ticks in this suite
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     cluster = PostgresCluster()
     try:
@@ -36,31 +38,31 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         cluster.drop()
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
-    server = RedisServer(directory=str(tmp_path_factory.mktemp("redis")))
+@pytest.fixture(scope="package")
+def redis_server(tmp_path_factory) -> Iterator[RestartableRedis]:
+    server = RestartableRedis(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server
-    server.stop()
+    server.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def database_url(postgres_cluster) -> Iterator[str]:
     with scratch_database(postgres_cluster.url) as url:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def redis_url(redis_server) -> str:
     return redis_server.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def test_env(database_url: str, redis_url: str, tmp_path_factory) -> dict[str, str]:
     return {**environment(database_url, redis_url, tmp_path_factory.mktemp("instance")), "STEP_PLUGINS": PLUGIN}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app(test_env):
     for application in migrated_app(test_env):
         from webapp.extensions import db

@@ -59,7 +59,7 @@ def test_workers_survive_redis_down_for_30_s_and_runs_continue_within_5_s(
     wait_until(lambda: db.session.scalar(select(func.count()).where(StepRun.step_key == "nap",
                                                                      StepRun.status == "running")), what="a nap")
     down_at = time.monotonic()
-    redis_server.stop(save=True)
+    redis_server.shutdown()
     time.sleep(OUTAGE_SECONDS)
     redis_server.start()
     back_at, back_clock = time.monotonic(), utcnow()

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from tests.faults.checks import assert_intact, report, wait_for_runs
 from tests.faults.plugin import recorded
-from tests.faults.test_worker_killed import parent_pid
 from tests.integration.runs.conftest import wait_until
 from webapp.clock import utcnow
 from webapp.runs import actions
@@ -23,11 +22,10 @@ ON_TIME = 2  # once a scheduler runs, a retry starts at most this late
 RUNS_BOUND = 60
 
 
-def scheduler_worker_pid(redis) -> int | None:
-    """The pid of the worker whose scheduler process holds the lock of the ``default`` queue."""
+def scheduler_holder(redis) -> str | None:
+    """The name of the worker holding the scheduler lock of the ``default`` queue."""
     name = redis.get("rq:scheduler-lock:default")
-    pid = name and redis.hget(f"rq:scheduler:{name.decode()}", "pid")
-    return parent_pid(int(pid)) if pid else None
+    return name and name.decode()
 
 
 @pytest.mark.timeout(120)
@@ -35,10 +33,10 @@ def test_killing_the_scheduler_holder_lets_backoff_retries_fire_on_time_within_1
         db, redis, workers, make_workflow, operator, executions):
     make_workflow({"name": "retry-later", "steps": [
         recorded("work_a", failing_attempts=1, retry={"max": 1, "backoff": [BACKOFF]})]})
-    workers.start(2)
-    holder_pid = wait_until(lambda: scheduler_worker_pid(redis), timeout=30, what="a worker to take the scheduler lock")
-    holder = next(process for process in workers.processes if process.pid == holder_pid)
-    os.killpg(holder.pid, signal.SIGKILL)  # the worker and its scheduler process; the idle horse then exits
+    names = workers.start(2)
+    holder = workers.processes[names.index(wait_until(lambda: scheduler_holder(redis), timeout=30,
+                                                      what="a worker to take the scheduler lock"))]
+    os.killpg(holder.pid, signal.SIGKILL)  # the worker and its scheduler thread; an idle horse then exits
     holder.wait(timeout=20)
     killed_at, started = utcnow(), time.monotonic()
     early = [actions.trigger_run("retry-later", {}, operator)[0].id for _ in range(3)]

@@ -116,49 +116,22 @@ class TcpProxy:
                 sink.shutdown(socket.SHUT_WR)
 
 
-class RedisServer:
-    """A redis-server of our own (never the shared one) on a fixed free port, which a test can
-    stop and start again; ``directory`` keeps a snapshot across a restart (``stop(save=True)``)."""
-
-    def __init__(self, *config: str, directory: str | None = None) -> None:
-        self.port = free_port()
-        self.config = config
-        self.directory = directory
-        self.process: subprocess.Popen | None = None
-        self.url = f"redis://{LOCALHOST}:{self.port}/0"
-
-    def start(self) -> None:
-        persistence = ["--dir", self.directory] if self.directory else ["--save", ""]
-        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", LOCALHOST,
-                                         "--appendonly", "no", *persistence, *self.config],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = Redis.from_url(self.url, socket_connect_timeout=0.5)
+@contextlib.contextmanager
+def private_redis(*config: str) -> Iterator[str]:
+    """A redis-server of our own (never the shared one), e.g. ``private_redis("--maxmemory-policy", "allkeys-lru")``."""
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", LOCALHOST, "--save", "",
+                                "--appendonly", "no", *config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://{LOCALHOST}:{port}/0"
+    try:
+        client = Redis.from_url(url, socket_connect_timeout=0.5)
         for _ in range(100):
             with contextlib.suppress(Exception):
                 if client.ping():
                     break
             time.sleep(0.05)
         client.close()
-
-    def stop(self, save: bool = False) -> None:
-        """Stop the server; with ``save``, write its snapshot first (SHUTDOWN SAVE) so ``start`` reloads it."""
-        if self.process is None:
-            return
-        if save:
-            with contextlib.suppress(Exception):
-                Redis.from_url(self.url, socket_connect_timeout=0.5).shutdown(save=True)
-        else:
-            self.process.terminate()
-        self.process.wait(timeout=10)
-        self.process = None
-
-
-@contextlib.contextmanager
-def private_redis(*config: str) -> Iterator[str]:
-    """A redis-server of our own (never the shared one), e.g. ``private_redis("--maxmemory-policy", "allkeys-lru")``."""
-    server = RedisServer(*config)
-    server.start()
-    try:
-        yield server.url
+        yield url
     finally:
-        server.stop()
+        process.terminate()
+        process.wait(timeout=10)
