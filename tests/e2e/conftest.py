@@ -31,15 +31,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(env: dict[str, str], workers: int = 2, threads: int = 16, what: str = "the live server",
+def start_gunicorn(env: dict[str, str], what: str = "the live server",
                    stdout=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
-    """gunicorn (gthread) on a free port with ``env``; the process and its base URL once it answers."""
+    """gunicorn as `make run` serves it (2 gthread workers of 16 threads) on a free port with
+    ``env``, its output to ``stdout``; the process and its base URL once it answers."""
     port = free_port()
-    server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                               "--worker-class", "gthread", "--threads", str(threads), "--graceful-timeout", "5",
-                               "wsgi:app"], cwd=ROOT, env=env,
-                              stdout=stdout, stderr=subprocess.STDOUT if stdout is not subprocess.DEVNULL
-                              else subprocess.DEVNULL)
+    server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                               "--worker-class", "gthread", "--threads", "16", "--graceful-timeout", "5",
+                               "wsgi:app"], cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
