@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import requests
 
 MAX_SECONDS = 120  # no load runs longer than this, whatever the caller forgets
+PAUSE_SECONDS = 0.1  # between two requests of one thread: at most 10 requests/s per thread
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Load:
                 self.samples.append((time.monotonic(), status))
                 if trigger and status == 202:
                     self.triggered.append(response.json()["run"]["id"])
-            time.sleep(0.02)
+            time.sleep(PAUSE_SECONDS)
 
     def trigger_due(self) -> bool:
         with self.lock:

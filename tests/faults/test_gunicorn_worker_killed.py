@@ -31,7 +31,7 @@ def test_killing_a_gunicorn_worker_under_load_leaves_the_server_answering(web_se
         os.kill(before[0], signal.SIGKILL)
         time.sleep(LOAD_SECONDS_AFTER)
     after = [(at, status) for at, status in load.samples if at > killed_at]
-    print(f"\n[faults] gunicorn worker SIGKILL: statuses after the kill {dict(load.statuses)}")
+    print(f"\n[faults] gunicorn worker SIGKILL: statuses {dict(load.statuses)}")
     failed = [at for at, status in after if status != 200]
     if failed:
         report("gunicorn worker SIGKILL: requests failed until", max(failed) - killed_at)
