@@ -14,6 +14,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -33,9 +34,10 @@ def admin_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    server = make_url(os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A new database ``flowdeck_test_<random>`` on ``server_url``'s server, dropped afterwards."""
+    server = make_url(server_url)
     name = f"flowdeck_test_{secrets.token_hex(4)}"
     with psycopg.connect(admin_dsn(server.render_as_string(hide_password=False)), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -45,16 +47,22 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    server = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    with scratch_database(server) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def redis_url() -> str:
     return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-@pytest.fixture(scope="session")
-def test_env(database_url: str, redis_url: str, tmp_path_factory) -> dict[str, str]:
-    """The environment of the test app, and of every worker or server process a test starts."""
+def environment(database_url: str, redis_url: str, instance_dir: Path) -> dict[str, str]:
+    """The environment of a test app, and of every worker or server process a test starts."""
     return {
         "FLOWDECK_ENV": "test",
-        "FLOWDECK_INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
+        "FLOWDECK_INSTANCE_DIR": str(instance_dir),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": secrets.token_urlsafe(48),
@@ -71,7 +79,12 @@ def test_env(database_url: str, redis_url: str, tmp_path_factory) -> dict[str, s
 
 
 @pytest.fixture(scope="session")
-def app(test_env: dict[str, str]):
+def test_env(database_url: str, redis_url: str, tmp_path_factory) -> dict[str, str]:
+    return environment(database_url, redis_url, tmp_path_factory.mktemp("instance"))
+
+
+def migrated_app(test_env: dict[str, str]) -> Iterator:
+    """The test app on ``test_env`` (set in this process's environment meanwhile), migrated."""
     from flask_migrate import upgrade
 
     from webapp import create_app
@@ -88,6 +101,11 @@ def app(test_env: dict[str, str]):
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def app(test_env: dict[str, str]):
+    yield from migrated_app(test_env)
 
 
 def add_failure_routes(application) -> None:

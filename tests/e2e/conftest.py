@@ -31,6 +31,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_gunicorn(env: dict[str, str], what: str = "the live server",
+                   stdout=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
+    """gunicorn as `make run` serves it (2 gthread workers of 16 threads) on a free port with
+    ``env``, its output to ``stdout``; the process and its base URL once it answers."""
+    port = free_port()
+    server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                               "--worker-class", "gthread", "--threads", "16", "--graceful-timeout", "5",
+                               "wsgi:app"], cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"{base}/api/v3/health/live", timeout=1)
+            return server, base
+        except requests.RequestException:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def live_server(app, test_env):
     """gunicorn serving the test database; the `app` fixture has migrated it already.
@@ -39,23 +60,7 @@ def live_server(app, test_env):
     thread for its event stream, and streams end after a minute so a closed tab gives its
     thread back soon.
     """
-    port = free_port()
-    env = {**os.environ, **test_env, "EVENTS_STREAM_MAX_SECONDS": "60"}
-    server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                               "--worker-class", "gthread", "--threads", "16", "--graceful-timeout", "5",
-                               "wsgi:app"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"{base}/api/v3/health/live", timeout=1)
-            break
-        except requests.RequestException:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("the live server did not start") from None
-            time.sleep(0.2)
+    server, base = start_gunicorn({**os.environ, **test_env, "EVENTS_STREAM_MAX_SECONDS": "60"})
     yield base
     server.terminate()
     server.wait(timeout=30)

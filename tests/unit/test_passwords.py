@@ -1,3 +1,6 @@
+import os
+import threading
+
 import bcrypt
 import pytest
 
@@ -19,3 +22,15 @@ def test_password_over_72_bytes_is_rejected_not_truncated():
 def test_verify_of_an_overlong_password_is_false_not_an_error():
     hashed = bcrypt.hashpw(b"a" * 72, bcrypt.gensalt(4)).decode()
     assert not verify_password("a" * 73, hashed)
+
+
+def test_hashing_runs_on_threads_at_the_lowest_cpu_priority_not_on_the_callers():
+    from webapp.auth.passwords import HASHING_NICE, off_the_request_thread
+
+    def where() -> tuple[int, int]:
+        return threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread, nice = off_the_request_thread(where)
+    assert thread != threading.get_native_id()
+    assert nice == HASHING_NICE
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < HASHING_NICE  # the caller keeps its own
