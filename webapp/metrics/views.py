@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from webapp.metrics.audit import listen_for_login_failures
 from webapp.metrics.collectors import FlowdeckCollector
 from webapp.metrics.http import init_http_metrics
+from webapp.metrics.runs import listen_for_run_ends
 from webapp.security import public
 
 bp = Blueprint("metrics", __name__)
@@ -35,6 +36,7 @@ def init_metrics(app: Flask) -> None:
     app.extensions["metrics_registry"] = registry
     init_http_metrics(app)
     listen_for_login_failures()
+    listen_for_run_ends()
     app.register_blueprint(bp)
 
 
