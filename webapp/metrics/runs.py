@@ -9,19 +9,23 @@ happened), once per run and transaction. A retried run that ends again counts ag
 terminal transition is one.
 
 Who counts depends on where the commit happens:
-- a web, CLI or worker parent process: its own counter (summed across gunicorn workers in
-  multiprocess mode);
+- a web request (API or console): the web process's own counter (summed across gunicorn
+  workers in multiprocess mode);
 - an RQ job, in the work horse (forked or persistent): a horse must not hold metrics (see
   ``webapp.metrics.worker``), so it appends what it committed to a Redis list named after its
-  worker, and that worker's parent adds the list to its counter after the job
-  (``count_runs_ended_in_jobs``). Nothing is written when the worker serves no metrics
-  (``WORKER_METRICS_PORT=0``), and the list expires if its worker is gone.
+  worker, and that worker's parent adds the list to its counter after the job. Nothing is
+  written when the worker serves no metrics (``WORKER_METRICS_PORT=0``);
+- anything else, a CLI command such as ``flask reconcile`` above all, is a process whose
+  counter nobody scrapes: it appends to the web's list, which the next ``/metrics`` scrape of
+  any web process takes and counts.
+Taking a list is atomic (read and delete in one transaction), so an entry counts once
+whichever process takes it. A list nobody takes (its worker gone, no scrape) expires in a day.
 """
 from __future__ import annotations
 
 import logging
 
-from flask import current_app
+from flask import current_app, has_request_context
 from redis import Redis
 from rq import get_current_job
 from sqlalchemy import event
@@ -38,10 +42,11 @@ ENDED_KEY = "flowdeck_runs_ended"  # session.info: {run id: run} moved to a fini
 COUNTED_KEY = "flowdeck_runs_ended_labels"  # session.info: [(workflow slug, status)] once the commit is near
 HANDOFF_TTL_SECONDS = 24 * 3600
 SEPARATOR = "\t"
+WEB_HANDOFF = "flowdeck:metrics:runs_ended:web"
 
 
-def handoff_key(worker_name: str) -> str:
-    return f"flowdeck:metrics:runs_ended:{worker_name}"
+def worker_handoff(worker_name: str) -> str:
+    return f"flowdeck:metrics:runs_ended:worker:{worker_name}"
 
 
 def note_status(run: WorkflowRun, new: str, old, _initiator) -> None:
@@ -67,20 +72,24 @@ def count_after_commit(session: Session) -> None:
     if not labels:
         return
     job = get_current_job()
-    if job is None:
+    if job is not None:
+        if current_app.config["WORKER_METRICS_PORT"] and job.worker_name:
+            hand_off(worker_handoff(job.worker_name), labels)
+    elif has_request_context():
         for slug, status in labels:
             runs_finished.labels(slug, status).inc()
-        return
-    if not current_app.config["WORKER_METRICS_PORT"] or not job.worker_name:
-        return
+    else:
+        hand_off(WEB_HANDOFF, labels)
+
+
+def hand_off(key: str, labels: list[tuple[str, str]]) -> None:
     try:
-        key = handoff_key(job.worker_name)
         pipeline = redis_connection().pipeline()
         pipeline.rpush(key, *(slug + SEPARATOR + status for slug, status in labels))
         pipeline.expire(key, HANDOFF_TTL_SECONDS)
         pipeline.execute()
-    except Exception:  # a metric must never fail the job that already committed its work
-        log.warning("metrics: could not hand %s run ends to the worker", len(labels), exc_info=True)
+    except Exception:  # a metric must never fail the work that already committed
+        log.warning("metrics: could not hand %s run ends to %s", len(labels), key, exc_info=True)
 
 
 def forget_after_rollback(session: Session, _previous_transaction) -> None:
@@ -88,11 +97,11 @@ def forget_after_rollback(session: Session, _previous_transaction) -> None:
     session.info.pop(COUNTED_KEY, None)
 
 
-def count_runs_ended_in_jobs(redis: Redis, worker_name: str) -> None:
-    """In the worker's parent, after a job: count the run ends its horse handed over."""
+def count_handed_off(redis: Redis, key: str) -> None:
+    """Take the list (read and delete in one MULTI) and count its run ends in this process."""
     pipeline = redis.pipeline()
-    pipeline.lrange(handoff_key(worker_name), 0, -1)
-    pipeline.delete(handoff_key(worker_name))
+    pipeline.lrange(key, 0, -1)
+    pipeline.delete(key)
     entries, _ = pipeline.execute()
     for entry in entries:
         slug, _, status = entry.decode().partition(SEPARATOR)

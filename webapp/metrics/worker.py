@@ -23,7 +23,7 @@ from sqlalchemy import select
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
 from webapp.metrics.registry import cost, cost_saved, step_attempts, step_duration, step_queue_wait
-from webapp.metrics.runs import count_runs_ended_in_jobs
+from webapp.metrics.runs import count_handed_off, worker_handoff
 from webapp.runs.models import StepAttempt, StepRun, WorkflowRun
 from webapp.workflows.models import Workflow, WorkflowVersion
 
@@ -54,7 +54,7 @@ def seconds(start: datetime | None, end: datetime | None) -> float | None:
 def observe_job(job: Job, worker_name: str) -> None:
     """Record the step attempt ``job`` ran and the runs it ended, once it is over; never fails the worker."""
     try:
-        count_runs_ended_in_jobs(job.connection, worker_name)
+        count_handed_off(job.connection, worker_handoff(worker_name))
         if job.func_name == STEP_JOB and job.args:
             record_attempt(int(job.args[0]), job.id, lambda: job.get_status(refresh=True) == JobStatus.FAILED)
     except Exception:  # a metric must never stop the worker from taking the next job

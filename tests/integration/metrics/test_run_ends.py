@@ -1,7 +1,7 @@
 """``flowdeck_runs_total`` counts every run's end exactly once, wherever it commits: the paths
 that end a run without a step job (cancels, a rejected gate, a held run cancelled), the
-reconciler's job in a worker, and never a transition that rolled back or happened in another
-process."""
+reconciler as a worker's job and as ``flask reconcile``, and never a transition that rolled
+back or happened in another process."""
 from __future__ import annotations
 
 from tests.integration.metrics.conftest import fetch, free_port, parse, value
@@ -76,23 +76,42 @@ def test_an_end_that_rolls_back_is_never_counted(scrape, make_workflow, operator
     assert moved(before, scrape(), "undone", "cancelled") == 0
 
 
+def orphaned_run(workers, make_workflow, operator, name: str) -> int:
+    """A run whose only step is ``running`` on a worker that was SIGKILLed: the reconciler fails it."""
+    make_workflow({"name": name, "steps": SLEEPY})
+    workers.start(1)
+    run = actions.trigger_run(name, {}, operator)[0]
+    wait_until(lambda: get_run(run.id).step("nap").status == "running", what="nap to start")
+    workers.kill(workers.processes[-1], horse_pid(get_run(run.id).step("nap")))
+    return run.id
+
+
 def test_a_run_failed_by_the_reconciler_job_is_counted_by_that_worker_only(
         db, redis, scrape, workers, make_workflow, operator):
-    make_workflow({"name": "orphaned", "steps": SLEEPY})
-    workers.start(1)
-    run = actions.trigger_run("orphaned", {}, operator)[0]
-    wait_until(lambda: get_run(run.id).step("nap").status == "running", what="nap to start")
-    workers.kill(workers.processes[0], horse_pid(get_run(run.id).step("nap")))
+    run_id = orphaned_run(workers, make_workflow, operator, "orphaned")
     port = free_port()
     workers.env["WORKER_METRICS_PORT"] = str(port)
     workers.start(1)
     before = scrape()
     enqueue("jobs.steps.reconcile", queue="default")
-    assert wait_for_run(run.id).status == "failed", workers.logs()
+    assert wait_for_run(run_id).status == "failed", workers.logs()
     wait_until(lambda: value(worker_metrics(port), RUNS, workflow="orphaned", status="failed"),
                what="the worker to count the run")
     assert value(worker_metrics(port), RUNS, workflow="orphaned", status="failed") == 1
     assert moved(before, scrape(), "orphaned", "failed") == 0  # this process did not end it
+
+
+def test_a_run_failed_by_flask_reconcile_is_counted_once_by_the_next_web_scrape(
+        db, redis, scrape, workers, make_workflow, operator, flask_cli):
+    run_id = orphaned_run(workers, make_workflow, operator, "reconciled")
+    before = scrape()
+    result = flask_cli("reconcile", "--grace", "0")
+    assert result.returncode == 0, result.stderr
+    db.session.expire_all()
+    assert get_run(run_id).status == "failed"
+    after = scrape()
+    assert moved(before, after, "reconciled", "failed") == 1
+    assert moved(after, scrape(), "reconciled", "failed") == 0  # taken once, not again
 
 
 def test_a_run_cancelled_while_its_step_runs_is_counted_by_the_web_and_not_again_by_the_worker(
