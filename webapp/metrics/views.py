@@ -19,7 +19,7 @@ from redis import RedisError
 from webapp.metrics.audit import listen_for_login_failures
 from webapp.metrics.collectors import FlowdeckCollector
 from webapp.metrics.http import init_http_metrics
-from webapp.metrics.runs import WEB_HANDOFF, count_handed_off, listen_for_run_ends
+from webapp.metrics.transitions import WEB_HANDOFF, count_handed_off, listen_for_transitions
 from webapp.queues import redis_connection
 from webapp.security import public
 
@@ -40,7 +40,7 @@ def init_metrics(app: Flask) -> None:
     app.extensions["metrics_registry"] = registry
     init_http_metrics(app)
     listen_for_login_failures()
-    listen_for_run_ends()
+    listen_for_transitions()
     app.register_blueprint(bp)
 
 
@@ -62,9 +62,9 @@ def scrape_allowed() -> bool:
 def metrics() -> Response:
     if not scrape_allowed():
         return Response(REFUSED, status=403, mimetype="text/plain", headers={"Cache-Control": "no-store"})
-    try:  # runs ended outside any request or job (flask reconcile...) count in this scrape
+    try:  # transitions committed outside any request or job (flask reconcile...) count in this scrape
         count_handed_off(redis_connection(), WEB_HANDOFF)
     except RedisError:  # Redis down: they wait for a later scrape; flowdeck_scrape_error says so
-        log.warning("metrics: could not take the runs ended elsewhere", exc_info=True)
+        log.warning("metrics: could not take the transitions handed to the web", exc_info=True)
     body = generate_latest(current_app.extensions["metrics_registry"])
     return Response(body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

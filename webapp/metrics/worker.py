@@ -6,24 +6,24 @@ multiprocess mode, leaves a file per pid behind). The parent lives as long as th
 records each finished step job: one indexed read of the attempt its job stood for (by
 ``(step_run_id, job_id)``) and of its cost record, plus the step's kind from the pinned workflow
 version (cached per version: versions are immutable). After every job, step or not, it also
-counts the runs that job ended (``webapp.metrics.runs``). A worker serves these on
-``WORKER_METRICS_PORT``; with 0 (the default) nothing is recorded and nothing is read.
+counts the run ends and crashed steps that job committed (``webapp.metrics.transitions``). A
+worker serves these on ``WORKER_METRICS_PORT``; with 0 (the default) nothing is recorded and
+nothing is read.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 
 from prometheus_client import start_http_server
-from rq.job import Job, JobStatus
+from rq.job import Job
 from sqlalchemy import select
 
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
 from webapp.metrics.registry import cost, cost_saved, step_attempts, step_duration, step_queue_wait
-from webapp.metrics.runs import count_handed_off, worker_handoff
+from webapp.metrics.transitions import count_handed_off, worker_handoff
 from webapp.runs.models import StepAttempt, StepRun, WorkflowRun
 from webapp.workflows.models import Workflow, WorkflowVersion
 
@@ -56,14 +56,14 @@ def observe_job(job: Job, worker_name: str) -> None:
     try:
         count_handed_off(job.connection, worker_handoff(worker_name))
         if job.func_name == STEP_JOB and job.args:
-            record_attempt(int(job.args[0]), job.id, lambda: job.get_status(refresh=True) == JobStatus.FAILED)
+            record_attempt(int(job.args[0]), job.id)
     except Exception:  # a metric must never stop the worker from taking the next job
         log.warning("metrics: could not record job %s", job.id, exc_info=True)
     finally:
         db.session.remove()
 
 
-def record_attempt(step_run_id: int, job_id: str, job_failed: Callable[[], bool]) -> None:
+def record_attempt(step_run_id: int, job_id: str) -> None:
     row = db.session.execute(
         select(StepAttempt.attempt, StepAttempt.status, StepAttempt.queued_at,
                StepAttempt.started_at, StepAttempt.finished_at, StepRun.step_key, WorkflowRun.workflow_version_id,
@@ -76,10 +76,8 @@ def record_attempt(step_run_id: int, job_id: str, job_failed: Callable[[], bool]
         return  # the job found nothing to do (a cancelled run, a redelivery)
     kind = step_kinds(row.workflow_version_id).get(row.step_key, UNKNOWN)
     if row.status == "running":
-        # The job is over but its attempt never ended: the horse died or could not commit, which
-        # is what the reconciler will mark ``crashed``. A job stopped on purpose (cancel) is not.
-        if job_failed():
-            step_attempts.labels(kind, "crashed").inc()
+        # The job is over but its attempt never ended: the horse died or could not commit. The
+        # reconciler marks the step ``crashed``, and is what counts it (webapp.metrics.transitions).
         return
     step_attempts.labels(kind, row.status).inc()
     duration = seconds(row.started_at, row.finished_at)

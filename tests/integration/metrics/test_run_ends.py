@@ -1,7 +1,9 @@
 """``flowdeck_runs_total`` counts every run's end exactly once, wherever it commits: the paths
 that end a run without a step job (cancels, a rejected gate, a held run cancelled), the
 reconciler as a worker's job and as ``flask reconcile``, and never a transition that rolled
-back or happened in another process."""
+back or happened in another process. A step the reconciler marks crashed (its worker was
+SIGKILLed, so nobody else can) counts in ``flowdeck_step_attempts_total{status="crashed"}`` the
+same way."""
 from __future__ import annotations
 
 from tests.integration.metrics.conftest import fetch, free_port, parse, value
@@ -13,6 +15,7 @@ from webapp.runs.engine import lock_run, move_run
 from webapp.runs.service import get_run
 
 RUNS = "flowdeck_runs_total"
+ATTEMPTS = "flowdeck_step_attempts_total"
 SLEEPY = [{"id": "nap", "uses": "control.sleep", "with": {"seconds": 5}}]
 
 
@@ -76,9 +79,9 @@ def test_an_end_that_rolls_back_is_never_counted(scrape, make_workflow, operator
     assert moved(before, scrape(), "undone", "cancelled") == 0
 
 
-def orphaned_run(workers, make_workflow, operator, name: str) -> int:
-    """A run whose only step is ``running`` on a worker that was SIGKILLed: the reconciler fails it."""
-    make_workflow({"name": name, "steps": SLEEPY})
+def orphaned_run(workers, make_workflow, operator, name: str, steps=SLEEPY) -> int:
+    """A run whose only step is ``running`` on a worker that was SIGKILLed: the reconciler crashes it."""
+    make_workflow({"name": name, "steps": steps})
     workers.start(1)
     run = actions.trigger_run(name, {}, operator)[0]
     wait_until(lambda: get_run(run.id).step("nap").status == "running", what="nap to start")
@@ -97,8 +100,12 @@ def test_a_run_failed_by_the_reconciler_job_is_counted_by_that_worker_only(
     assert wait_for_run(run_id).status == "failed", workers.logs()
     wait_until(lambda: value(worker_metrics(port), RUNS, workflow="orphaned", status="failed"),
                what="the worker to count the run")
-    assert value(worker_metrics(port), RUNS, workflow="orphaned", status="failed") == 1
-    assert moved(before, scrape(), "orphaned", "failed") == 0  # this process did not end it
+    worker, web = worker_metrics(port), scrape()
+    assert value(worker, RUNS, workflow="orphaned", status="failed") == 1
+    assert value(worker, ATTEMPTS, kind="control.sleep", status="crashed") == 1
+    assert moved(before, web, "orphaned", "failed") == 0  # this process did not end it
+    assert value(web, ATTEMPTS, kind="control.sleep", status="crashed") == value(
+        before, ATTEMPTS, kind="control.sleep", status="crashed")
 
 
 def test_a_run_failed_by_flask_reconcile_is_counted_once_by_the_next_web_scrape(
@@ -111,7 +118,23 @@ def test_a_run_failed_by_flask_reconcile_is_counted_once_by_the_next_web_scrape(
     assert get_run(run_id).status == "failed"
     after = scrape()
     assert moved(before, after, "reconciled", "failed") == 1
+    assert value(after, ATTEMPTS, kind="control.sleep", status="crashed") - value(
+        before, ATTEMPTS, kind="control.sleep", status="crashed") == 1
     assert moved(after, scrape(), "reconciled", "failed") == 0  # taken once, not again
+
+
+def test_a_crashed_step_with_a_retry_left_counts_as_crashed_though_it_is_queued_again(
+        db, redis, scrape, workers, make_workflow, operator, flask_cli):
+    retried = [{**SLEEPY[0], "retry": {"max": 1, "backoff": [0]}}]
+    run_id = orphaned_run(workers, make_workflow, operator, "retried", retried)
+    before = scrape()
+    assert flask_cli("reconcile", "--grace", "0").returncode == 0
+    db.session.expire_all()
+    assert get_run(run_id).step("nap").status == "queued"
+    after = scrape()
+    assert value(after, ATTEMPTS, kind="control.sleep", status="crashed") - value(
+        before, ATTEMPTS, kind="control.sleep", status="crashed") == 1
+    assert moved(before, after, "retried", "failed") == 0
 
 
 def test_a_run_cancelled_while_its_step_runs_is_counted_by_the_web_and_not_again_by_the_worker(
@@ -128,7 +151,7 @@ def test_a_run_cancelled_while_its_step_runs_is_counted_by_the_web_and_not_again
     wait_until(lambda: get_run(run["id"]).step("nap").status == "cancelled", what="the step to stop")
     # The parent records the stopped attempt after reading what its job ended: once the attempt
     # shows, the worker has had its chance to (wrongly) count the run.
-    wait_until(lambda: value(worker_metrics(port), "flowdeck_step_attempts_total", kind="control.sleep",
+    wait_until(lambda: value(worker_metrics(port), ATTEMPTS, kind="control.sleep",
                              status="cancelled"), what="the worker to record the stopped attempt")
     assert moved(before, scrape(), "stopped", "cancelled") == 1
     assert value(worker_metrics(port), RUNS, workflow="stopped", status="cancelled") == 0
