@@ -60,7 +60,7 @@ class FlowdeckWorkerMixin(RidesOutRedisOutages):
             super().execute_job(job, queue)
         # Metrics hook (webapp.metrics.worker): this runs in the parent, after the horse is done.
         if self.observe_jobs:
-            observe_job(job)
+            observe_job(job, self.name)
 
     def perform_job(self, job: Job, queue) -> bool:
         with logs.bound(job_id=job.id):

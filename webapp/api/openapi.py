@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from pydantic import BaseModel
 from werkzeug.routing import Rule
 
-from webapp.api import reference
+from webapp.api import reference, response_schemas
 from webapp.api.inputs import MAX_DB_ID
 from webapp.security import public
 
@@ -53,15 +53,12 @@ ERROR_SCHEMA = {
         "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
 }
 
-
-# A health probe's 503 is its report (``status`` and the checks), not an error object: the
-# status is what a load balancer reads.
-PROBE_SCHEMA = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+# A route without a declared success answer (a plugin's, a test's) still documents that it has one.
+UNDECLARED_SUCCESS = {"2XX": {"description": "Success"}}
 RESPONSES = {
-    "2XX": {"description": "Success"},
     "5XX": {"description": "Server error (500) or a dependency unavailable (503, with Retry-After when the "
-                           "database is down). A probe's 503 carries its report.",
-            "content": {"application/json": {"schema": {"anyOf": [ERROR_SCHEMA, PROBE_SCHEMA]}}}},
+                           "database is down). A health probe's 503 is its report, documented on the probe.",
+            "content": {"application/json": {"schema": ERROR_SCHEMA}}},
     "default": {"description": "Error. A request line over the HTTP server's limit (gunicorn: 4094 bytes by "
                                "default) is refused by the server itself with a plain HTML 400.",
                 "content": {"application/json": {"schema": ERROR_SCHEMA}, "text/html": {}}},
@@ -129,7 +126,8 @@ def _operation(rule: Rule, view, components: dict[str, Any]) -> dict[str, Any]:
     # /api/docs (webapp/api/reference.py): the role in words, the error codes, an example body.
     parts = [reference.role_sentence(access), operation.get("description")]
     operation["description"] = "\n\n".join(part for part in parts if part)
-    operation["responses"] = {**reference.error_codes(access, "<" in rule.rule, set(models)), **RESPONSES}
+    operation["responses"] = {**success_responses(rule.endpoint, components),
+                              **reference.error_codes(access, "<" in rule.rule, set(models)), **RESPONSES}
     if "query" in models:
         query = _schema(models["query"], components)
         operation["parameters"] += [_query_parameter(name, prop, name in query.get("required", []))
@@ -141,6 +139,23 @@ def _operation(rule: Rule, view, components: dict[str, Any]) -> dict[str, Any]:
                                     "content": {"application/json": {"schema": body}}}
         operation["requestBody"]["content"]["application/json"]["example"] = reference.example_of(body, components)
     return operation
+
+
+def success_responses(endpoint: str, components: dict[str, Any]) -> dict[str, Any]:
+    """The operation's success statuses (webapp/api/response_schemas.py), each with its body's
+    schema and an example built from it; an empty body (204) has no content."""
+    answers = response_schemas.SUCCESS.get(endpoint)
+    if answers is None:
+        return UNDECLARED_SUCCESS
+    components.update(response_schemas.COMPONENTS)
+    responses: dict[str, Any] = {}
+    for status, name in sorted(answers.items()):
+        responses[str(status)] = {"description": response_schemas.DESCRIPTIONS[status]}
+        if name is not None:
+            schema = response_schemas.ref(name)
+            responses[str(status)]["content"] = {"application/json": {
+                "schema": schema, "example": reference.example_of(schema, components)}}
+    return responses
 
 
 def _query_parameter(name: str, schema: dict[str, Any], required: bool) -> dict[str, Any]:

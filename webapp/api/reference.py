@@ -1,12 +1,13 @@
 """What the OpenAPI document adds for readers of ``/api/docs``: the role in words, the error
-codes an operation can answer with (each with an example body), and an example request body.
+codes an operation can answer with (each with an example body), and examples of the request
+body and of each success answer.
 
 The codes follow from what the route declares, so they cannot drift from it: a non-public
 route can answer 401 (no or a bad token) and, above viewer, 403; a route with an id in its path
 404; a route that reads a body 400 (unreadable), 413 (too large) and 422 (a rule broken); one
 that reads a query string 400 and 422. The shared ``default`` response still covers the rest
-(409, 429...). The example body is built from the body's JSON Schema: the required fields only,
-each from its ``examples``/``default``/``enum`` or a value of its type within its bounds.
+(409, 429...). An example is built from its JSON Schema: the required fields only, each from
+its ``examples``/``default``/``enum`` or a value of its type within its bounds.
 """
 from __future__ import annotations
 
@@ -70,13 +71,20 @@ def example_of(schema: dict[str, Any], components: dict[str, Any], depth: int = 
         return schema["const"]
     if "default" in schema and schema["default"] is not None:
         return schema["default"]
-    for key in ("anyOf", "oneOf", "allOf"):
+    if "allOf" in schema:  # every part holds: one object with the fields of them all
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            value = example_of(part, components, depth + 1)
+            if isinstance(value, dict):
+                merged.update(value)
+        return merged
+    for key in ("anyOf", "oneOf"):
         options = [option for option in schema.get(key, []) if option.get("type") != "null"]
         if options:
             return example_of(options[0], components, depth + 1)
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
-        if depth > 6:
+        if depth > 12:  # a recursive schema ends in {}
             return {}
         properties = schema.get("properties", {})
         return {field: example_of(properties.get(field, {}), components, depth + 1, field)

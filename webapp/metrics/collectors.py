@@ -3,7 +3,7 @@
 Each query is cheap at 100,000 runs (``bench/console.py`` measures a whole scrape):
 - active runs: a count of the unfinished statuses from ``ix_workflow_runs_status_created_at_id``
   (finished runs, the bulk of the table, are never read: ``flowdeck_runs_total`` is counted by
-  the workers as runs end, see ``webapp.metrics.worker``);
+  the process that commits each run's end, see ``webapp.metrics.transitions``);
 - events: the partial index of unpublished events gives the count and the oldest;
 - locked accounts: a count over ``users`` (small);
 - budgets: one look-up of each active budget's current period counters.

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
 
 from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from redis import RedisError
 
 from webapp.metrics.audit import listen_for_login_failures
 from webapp.metrics.collectors import FlowdeckCollector
 from webapp.metrics.http import init_http_metrics
+from webapp.metrics.transitions import WEB_HANDOFF, count_handed_off, listen_for_transitions
+from webapp.queues import redis_connection
 from webapp.security import public
 
 bp = Blueprint("metrics", __name__)
+log = logging.getLogger(__name__)
 REFUSED = "metrics are open to METRICS_TOKEN (Bearer) or METRICS_ALLOWED_NETWORKS only\n"
 
 
@@ -35,6 +40,7 @@ def init_metrics(app: Flask) -> None:
     app.extensions["metrics_registry"] = registry
     init_http_metrics(app)
     listen_for_login_failures()
+    listen_for_transitions()
     app.register_blueprint(bp)
 
 
@@ -56,5 +62,9 @@ def scrape_allowed() -> bool:
 def metrics() -> Response:
     if not scrape_allowed():
         return Response(REFUSED, status=403, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+    try:  # transitions committed outside any request or job (flask reconcile...) count in this scrape
+        count_handed_off(redis_connection(), WEB_HANDOFF)
+    except RedisError:  # Redis down: they wait for a later scrape; flowdeck_scrape_error says so
+        log.warning("metrics: could not take the transitions handed to the web", exc_info=True)
     body = generate_latest(current_app.extensions["metrics_registry"])
     return Response(body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

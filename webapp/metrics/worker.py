@@ -5,26 +5,26 @@ is replaced after a failure: a metric incremented there is lost with the process
 multiprocess mode, leaves a file per pid behind). The parent lives as long as the worker, so it
 records each finished step job: one indexed read of the attempt its job stood for (by
 ``(step_run_id, job_id)``) and of its cost record, plus the step's kind from the pinned workflow
-version (cached per version: versions are immutable); the job that ended a run also counts
-the run in ``flowdeck_runs_total``. A worker serves these on
-``WORKER_METRICS_PORT``; with 0 (the default) nothing is recorded and nothing is read.
+version (cached per version: versions are immutable). After every job, step or not, it also
+counts the run ends and crashed steps that job committed (``webapp.metrics.transitions``). A
+worker serves these on ``WORKER_METRICS_PORT``; with 0 (the default) nothing is recorded and
+nothing is read.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 
 from prometheus_client import start_http_server
-from rq.job import Job, JobStatus
+from rq.job import Job
 from sqlalchemy import select
 
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
-from webapp.metrics.registry import cost, cost_saved, runs_finished, step_attempts, step_duration, step_queue_wait
+from webapp.metrics.registry import cost, cost_saved, step_attempts, step_duration, step_queue_wait
+from webapp.metrics.transitions import count_handed_off, worker_handoff
 from webapp.runs.models import StepAttempt, StepRun, WorkflowRun
-from webapp.runs.states import RUN_FINISHED
 from webapp.workflows.models import Workflow, WorkflowVersion
 
 log = logging.getLogger(__name__)
@@ -51,21 +51,21 @@ def seconds(start: datetime | None, end: datetime | None) -> float | None:
     return (end - start).total_seconds() if start and end else None
 
 
-def observe_job(job: Job) -> None:
-    """Record the step attempt ``job`` ran, once it has ended; never fails the worker."""
-    if job.func_name != STEP_JOB or not job.args:
-        return
+def observe_job(job: Job, worker_name: str) -> None:
+    """Record the step attempt ``job`` ran and the runs it ended, once it is over; never fails the worker."""
     try:
-        record_attempt(int(job.args[0]), job.id, lambda: job.get_status(refresh=True) == JobStatus.FAILED)
+        count_handed_off(job.connection, worker_handoff(worker_name))
+        if job.func_name == STEP_JOB and job.args:
+            record_attempt(int(job.args[0]), job.id)
     except Exception:  # a metric must never stop the worker from taking the next job
         log.warning("metrics: could not record job %s", job.id, exc_info=True)
     finally:
         db.session.remove()
 
 
-def record_attempt(step_run_id: int, job_id: str, job_failed: Callable[[], bool]) -> None:
+def record_attempt(step_run_id: int, job_id: str) -> None:
     row = db.session.execute(
-        select(StepAttempt.run_id, StepAttempt.attempt, StepAttempt.status, StepAttempt.queued_at,
+        select(StepAttempt.attempt, StepAttempt.status, StepAttempt.queued_at,
                StepAttempt.started_at, StepAttempt.finished_at, StepRun.step_key, WorkflowRun.workflow_version_id,
                Workflow.slug)
         .join(StepRun, StepRun.id == StepAttempt.step_run_id)
@@ -76,10 +76,8 @@ def record_attempt(step_run_id: int, job_id: str, job_failed: Callable[[], bool]
         return  # the job found nothing to do (a cancelled run, a redelivery)
     kind = step_kinds(row.workflow_version_id).get(row.step_key, UNKNOWN)
     if row.status == "running":
-        # The job is over but its attempt never ended: the horse died or could not commit, which
-        # is what the reconciler will mark ``crashed``. A job stopped on purpose (cancel) is not.
-        if job_failed():
-            step_attempts.labels(kind, "crashed").inc()
+        # The job is over but its attempt never ended: the horse died or could not commit. The
+        # reconciler marks the step ``crashed``, and is what counts it (webapp.metrics.transitions).
         return
     step_attempts.labels(kind, row.status).inc()
     duration = seconds(row.started_at, row.finished_at)
@@ -88,7 +86,6 @@ def record_attempt(step_run_id: int, job_id: str, job_failed: Callable[[], bool]
     wait = seconds(row.queued_at, row.started_at)
     if wait is not None:
         step_queue_wait.observe(max(wait, 0.0))
-    record_run_end(row)
     spent = db.session.execute(select(CostRecord.model, CostRecord.currency, CostRecord.amount, CostRecord.saved)
                                .where(CostRecord.step_run_id == step_run_id,
                                       CostRecord.attempt == row.attempt)).one_or_none()
@@ -98,15 +95,3 @@ def record_attempt(step_run_id: int, job_id: str, job_failed: Callable[[], bool]
         if spent.saved:
             cost_saved.labels(spent.currency).inc(float(spent.saved))
 
-
-def record_run_end(attempt) -> None:
-    """Count the run as ended if it is final and no attempt of it finished after this one: of two
-    siblings finishing together, only the later one's parent counts the run. A run that ends
-    without a step job (cancelled while nothing ran, a gate rejected in the console) is not
-    counted here; ``flowdeck_runs_active`` still shows it leave."""
-    later = select(StepAttempt.id).where(StepAttempt.run_id == attempt.run_id,
-                                         StepAttempt.finished_at > attempt.finished_at)
-    status = db.session.scalar(select(WorkflowRun.status).where(
-        WorkflowRun.id == attempt.run_id, WorkflowRun.status.in_(RUN_FINISHED), ~later.exists()))
-    if status is not None:
-        runs_finished.labels(attempt.slug, status).inc()
