@@ -197,6 +197,10 @@ def decompositions(c: Contract, viewer, operator) -> None:
     c.call("post", "/api/v3/decompositions/{decomposition_id}/execute", operator, {"name": "digest"},
            decomposition_id=made["id"])
     c.call("get", "/api/v3/decompositions/{decomposition_id}", viewer, decomposition_id=made["id"])
+    draft = c.call("post", "/api/v3/decompositions", operator, {**MAP_REDUCE, "draft": True}).json["decomposition"]
+    c.call("put", "/api/v3/decompositions/{decomposition_id}", operator, {**MAP_REDUCE, "goal": "digest four"},
+           decomposition_id=draft["id"])
+    c.call("post", "/api/v3/decompositions/{decomposition_id}/plan", operator, {}, decomposition_id=draft["id"])
 
 
 def webhooks(c: Contract, admin) -> None:

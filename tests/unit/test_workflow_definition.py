@@ -45,7 +45,6 @@ CASES = [
     ("missing_name", lambda d: d.pop("name"), None, "name", "is required"),
     ("name_without_letters", lambda d: d.update({"name": "!!!"}), None, "name", "becomes the slug"),
     ("name_of_a_console_page", lambda d: d.update({"name": "New"}), None, "name", "slug 'new', which a console"),
-    ("name_of_the_validate_route", lambda d: d.update({"name": "Validate!"}), None, "name", "slug 'validate'"),
     ("bad_max_concurrent_runs", lambda d: d.update({"max_concurrent_runs": 0}), None, "max_concurrent_runs",
      "1 to 1000"),
     ("no_steps", lambda d: d.update({"steps": []}), None, "steps", "non-empty list"),

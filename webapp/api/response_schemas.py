@@ -323,6 +323,8 @@ SUCCESS: dict[str, dict[int, str | None]] = {
     "api.decompositions_api.validate_decomposition": {200: "DecompositionCheck"},
     "api.decompositions_api.get_decomposition": {200: "DecompositionAnswer"},
     "api.decompositions_api.get_plan": {200: "PlanAnswer"},
+    "api.decompositions_api.edit_draft": {200: "DecompositionAnswer"},
+    "api.decompositions_api.plan_draft": {200: "DecompositionAnswer"},
     "api.decompositions_api.execute_decomposition": {202: "DecompositionExecuted"},
     "api.events_api.list_events": {200: "EventPage"},
     "api.webhooks_api.list_webhooks": {200: "WebhookPage"},

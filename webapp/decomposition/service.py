@@ -27,6 +27,7 @@ from webapp.decomposition.tree import TaskError, read_tree, to_steps
 from webapp.events import publish
 from webapp.exceptions import Conflict, InvalidInput, NotFound, TooLarge
 from webapp.extensions import db
+from webapp.formatting import iso
 from webapp.runs.actions import audit as audit_run
 from webapp.runs.actions import refuse_over_budget
 from webapp.runs.engine import trigger
@@ -239,5 +240,5 @@ def to_dict(decomposition: Decomposition) -> dict[str, Any]:
             "tree": None if draft else decomposition.tree, "plan": None if draft else decomposition.plan,
             "workflow": workflow,
             "run_id": decomposition.run_id, "created_by": decomposition.created_by,
-            "created_at": decomposition.created_at.isoformat(),
-            "executed_at": decomposition.executed_at.isoformat() if decomposition.executed_at else None}
+            "created_at": iso(decomposition.created_at),
+            "executed_at": iso(decomposition.executed_at)}

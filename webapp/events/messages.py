@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from webapp.events.models import Event
+from webapp.formatting import iso
 
 # An event type (``run.failed``), a family (``run.*``) or everything (``*``).
 PATTERN = re.compile(r"^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$")
@@ -19,7 +20,7 @@ PERSONAL_PREFIXES = ("user.", "auth.")
 
 
 def occurred_at(event: Event) -> str:
-    return event.created_at.isoformat().replace("+00:00", "Z")
+    return iso(event.created_at)
 
 
 def to_message(event: Event) -> dict[str, Any]:

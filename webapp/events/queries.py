@@ -12,6 +12,7 @@ from webapp.clock import utcnow
 from webapp.events.messages import PATTERN, for_reader, to_message
 from webapp.events.models import Event
 from webapp.extensions import db
+from webapp.formatting import iso
 
 
 class EventsQuery(Query):
@@ -52,7 +53,7 @@ def cursor_key(event: Event) -> list:
 def render(event: Event, is_admin: bool) -> dict[str, Any]:
     """The wire message plus the outbox bookkeeping an operator needs."""
     return {**for_reader(to_message(event), is_admin), "state": event.state, "attempts": event.attempts,
-            "published_at": event.published_at.isoformat() if event.published_at else None,
+            "published_at": iso(event.published_at),
             "last_error": event.last_error}
 
 

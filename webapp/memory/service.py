@@ -22,6 +22,7 @@ from webapp.clock import utcnow
 from webapp.events import publish
 from webapp.exceptions import NotFound
 from webapp.extensions import db
+from webapp.formatting import iso
 from webapp.memory import keys, stats
 from webapp.memory.models import MemoryEntry
 from webapp.memory.store import L1_USAGE_KEY, MemoryStore, Stored, check_ttl, memory
@@ -113,9 +114,9 @@ def preview(entry: MemoryEntry) -> str | None:
 
 def entry_json(entry: MemoryEntry, hits: int | None) -> dict[str, Any]:
     return {"namespace": entry.namespace, "key": entry.key, "bytes": entry.size, "tier": entry.tier,
-            "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
+            "expires_at": iso(entry.expires_at),
             "ttl_left": seconds_left(entry.expires_at), "hits": hits,
-            "updated_at": entry.updated_at.isoformat()}
+            "updated_at": iso(entry.updated_at)}
 
 
 def entries(namespace: str, *, prefix: str = "", after: str | None = None, limit: int = 50) -> list[MemoryEntry]:

@@ -28,8 +28,8 @@ QUEUE_RULE = "must be a queue name of 1 to 64 letters, digits, dots, dashes or u
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 STEP_REFERENCE = re.compile(r"\bsteps\s*\.\s*([A-Za-z_]\w*)")
 PARAM_REFERENCE = re.compile(r"\bparams\s*\.\s*([A-Za-z_]\w*)")
-# Slugs that would shadow a fixed route under /workflows (the console's "new" form, "validate").
-RESERVED_SLUGS = frozenset({"new", "validate"})
+# Slugs whose workflow page a fixed console route would shadow (``/workflows/new`` is the form).
+RESERVED_SLUGS = frozenset({"new"})
 MAX_STEPS = 500
 MAX_DEPTH = 20
 MAX_RETRIES = 20

@@ -21,6 +21,7 @@ from webapp.events.webhooks.fanout import enqueue_deliveries
 from webapp.events.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from webapp.exceptions import Conflict, InvalidInput, NotFound
 from webapp.extensions import db
+from webapp.formatting import iso
 
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_PATTERNS = 50
@@ -55,7 +56,7 @@ def to_dict(hook: Webhook, secret: bool = False) -> dict[str, Any]:
     body = {"id": hook.id, "url": hook.url, "events": hook.events, "description": hook.description,
             "active": hook.active, "disabled_reason": hook.disabled_reason,
             "consecutive_failures": hook.consecutive_failures, "created_by": hook.created_by,
-            "created_at": hook.created_at.isoformat(), "updated_at": hook.updated_at.isoformat()}
+            "created_at": iso(hook.created_at), "updated_at": iso(hook.updated_at)}
     if secret:
         body["secret"] = hook.secret
     return body
@@ -120,7 +121,7 @@ def ping(actor, webhook_id: int) -> WebhookDelivery:
     db.session.flush()
     delivery.message_id = f"ping_{delivery.id}"
     delivery.body = json.dumps({"id": delivery.message_id, "type": "webhook.ping",
-                                "occurred_at": now.isoformat().replace("+00:00", "Z"), "subject": f"webhook:{hook.id}",
+                                "occurred_at": iso(now), "subject": f"webhook:{hook.id}",
                                 "data": {"webhook_id": hook.id}}, separators=(",", ":"))
     record("webhook.pinged", actor=actor, target_type="webhook", target_id=hook.id, details={"url": hook.url})
     publish("webhook.pinged", {"webhook_id": hook.id, "url": hook.url, "delivery_id": delivery.id})
@@ -162,12 +163,12 @@ def redeliver(actor, delivery_ids: list[int], webhook_id: int | None = None) -> 
 def delivery_to_dict(delivery: WebhookDelivery, attempts: list[WebhookAttempt] | None = None) -> dict[str, Any]:
     body = {"id": delivery.id, "webhook_id": delivery.webhook_id, "event_id": delivery.event_id,
             "message_id": delivery.message_id, "event_type": delivery.event_type, "status": delivery.status,
-            "attempts": delivery.attempts, "created_at": delivery.created_at.isoformat(),
-            "next_attempt_at": delivery.next_attempt_at.isoformat() if delivery.next_attempt_at else None,
-            "finished_at": delivery.finished_at.isoformat() if delivery.finished_at else None}
+            "attempts": delivery.attempts, "created_at": iso(delivery.created_at),
+            "next_attempt_at": iso(delivery.next_attempt_at),
+            "finished_at": iso(delivery.finished_at)}
     if attempts is not None:
         body["attempt_log"] = [
-            {"attempted_at": row.attempted_at.isoformat(), "request_headers": row.request_headers,
+            {"attempted_at": iso(row.attempted_at), "request_headers": row.request_headers,
              "response_status": row.response_status, "response_body": row.response_body,
              "duration_ms": round(row.duration_ms, 1), "error": row.error} for row in attempts]
     return body
