@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, insert, select, tuple_
 
+from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 
@@ -22,16 +23,20 @@ from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 def take_checkpoint(run: WorkflowRun, kind: str = "auto", note: str = "",
                     completed: StepRun | None = None) -> Checkpoint:
     """Record the run's completed steps: as a delta over ``run.last_checkpoint_id`` when the
-    run has one (``completed`` names the step that just finished), else as a full snapshot."""
-    seq = (db.session.scalar(select(func.max(Checkpoint.seq)).where(Checkpoint.run_id == run.id)) or 0) + 1
-    if run.last_checkpoint_id is not None:
-        steps = {completed.step_key: completed.attempt} if completed is not None else {}
-    else:
-        steps = {step.step_key: step.attempt for step in run.steps if step.status == "succeeded"}
-    checkpoint = Checkpoint(run_id=run.id, seq=seq, kind=kind, note=note, parent_id=run.last_checkpoint_id,
-                            steps=steps)
-    db.session.add(checkpoint)
-    db.session.flush()
+    run has one (``completed`` names the step that just finished), else as a full snapshot.
+
+    One ``INSERT ... RETURNING`` that numbers the checkpoint itself (the run's lock serialises
+    it), sent without flushing the caller's pending changes: they go out with its commit.
+    """
+    seq = select(func.coalesce(func.max(Checkpoint.seq), 0) + 1).where(Checkpoint.run_id == run.id).scalar_subquery()
+    with db.session.no_autoflush:
+        if run.last_checkpoint_id is not None:
+            steps = {completed.step_key: completed.attempt} if completed is not None else {}
+        else:
+            steps = {step.step_key: step.attempt for step in run.steps if step.status == "succeeded"}
+        checkpoint = db.session.scalars(insert(Checkpoint).values(
+            run_id=run.id, seq=seq, kind=kind, note=note, parent_id=run.last_checkpoint_id, steps=steps,
+            created_at=utcnow()).returning(Checkpoint)).one()
     run.last_checkpoint_id = checkpoint.id
     return checkpoint
 

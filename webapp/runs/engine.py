@@ -26,7 +26,7 @@ from webapp.runs.models import StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
 from webapp.runs.states import RUN_ACTIVE, STEP_UNFINISHED, STEP_WAITING, check_run_transition, check_step_transition
 from webapp.steps.registry import get_kind
-from webapp.workflows.models import Workflow
+from webapp.workflows.models import Workflow, WorkflowVersion
 from webapp.workflows.service import get_version, validate_trigger_params
 
 
@@ -61,16 +61,28 @@ def move_step(step: StepRun, target: str, **fields: Any) -> None:
                                "attempt": step.attempt, "from": previous})
 
 
-def lock_run(run_id: int) -> WorkflowRun | None:
-    """The run row, locked for this transaction, with fresh values.
+# How strongly ``lock_run`` locks the run row, per caller (PostgreSQL row-lock modes):
+# - ``exclusive`` (FOR UPDATE): operators, the reconciler, budgets, children; excludes all others.
+# - ``record`` (FOR NO KEY UPDATE): a step recording its outcome; records of one run queue
+#   behind each other (so siblings never queue a step twice), claims do not wait for them.
+# - ``claim`` (FOR KEY SHARE): a step starting its attempt; claims of one run go side by side
+#   and beside a record, but not beside an operator's cancel or pause.
+LOCK_MODES = {"exclusive": {}, "record": {"key_share": True}, "claim": {"read": True, "key_share": True}}
+
+
+def lock_run(run_id: int, *, mode: str = "exclusive") -> WorkflowRun | None:
+    """The run row, locked for this transaction (see ``LOCK_MODES``), with fresh values.
 
     Its workflow and version come in the same statement (only the run's row is locked): the
     claim and the record of every step read both, and two lazy loads per phase were two more
-    round trips each."""
+    round trips each. The version's definition stays unloaded (``plan_for`` caches the plan by
+    version, and reads the definition only the first time)."""
     return db.session.execute(
         select(WorkflowRun).where(WorkflowRun.id == run_id)
-        .options(joinedload(WorkflowRun.workflow, innerjoin=True), joinedload(WorkflowRun.version, innerjoin=True))
-        .with_for_update(of=WorkflowRun).execution_options(populate_existing=True)
+        .options(joinedload(WorkflowRun.workflow, innerjoin=True),
+                 joinedload(WorkflowRun.version, innerjoin=True).load_only(WorkflowVersion.id,
+                                                                           WorkflowVersion.definition_hash))
+        .with_for_update(of=WorkflowRun, **LOCK_MODES[mode]).execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
@@ -200,15 +212,28 @@ def advance(run: WorkflowRun) -> None:
 
 
 def step_statuses(run: WorkflowRun) -> dict[str, str]:
-    """``{step_id: status}`` of the run's steps (pending changes flushed first)."""
-    return dict(db.session.execute(select(StepRun.step_key, StepRun.status).where(StepRun.run_id == run.id)).all())
+    """``{step_id: status}`` of the run's steps: the stored ones, overlaid with the statuses this
+    session changed and has not flushed yet. Reading them that way instead of flushing first
+    lets a step's record send all its changes in the one flush of its commit."""
+    if any(isinstance(new, StepRun) for new in db.session.new):  # steps without a row yet
+        db.session.flush()
+    with db.session.no_autoflush:
+        status = dict(db.session.execute(select(StepRun.step_key, StepRun.status)
+                                         .where(StepRun.run_id == run.id)).all())
+    status.update({step.step_key: step.status for step in db.session.dirty
+                   if isinstance(step, StepRun) and step.run_id == run.id})
+    return status
 
 
 def steps_named(run: WorkflowRun, step_ids: list[str]) -> list[StepRun]:
+    """The pending steps ``advance`` moves (no flush first: a step already in this session keeps
+    its unflushed changes, and ``step_statuses`` has seen them)."""
     if not step_ids:
         return []
-    return list(db.session.scalars(select(StepRun).where(StepRun.run_id == run.id, StepRun.step_key.in_(step_ids))
-                                   .order_by(StepRun.position)))
+    with db.session.no_autoflush:
+        return list(db.session.scalars(select(StepRun).where(StepRun.run_id == run.id,
+                                                             StepRun.step_key.in_(step_ids))
+                                       .order_by(StepRun.position)))
 
 
 def decided(needs) -> bool:
