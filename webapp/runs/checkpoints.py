@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.clock import utcnow
 from webapp.extensions import db
@@ -25,19 +26,23 @@ def take_checkpoint(run: WorkflowRun, kind: str = "auto", note: str = "",
     """Record the run's completed steps: as a delta over ``run.last_checkpoint_id`` when the
     run has one (``completed`` names the step that just finished), else as a full snapshot.
 
-    One ``INSERT ... RETURNING`` that numbers the checkpoint itself (the run's lock serialises
-    it), sent without flushing the caller's pending changes: they go out with its commit.
+    One statement numbers the checkpoint (the run's lock serialises it), inserts it and points
+    the run at it, without flushing the caller's pending changes: they go out with its commit.
     """
-    seq = select(func.coalesce(func.max(Checkpoint.seq), 0) + 1).where(Checkpoint.run_id == run.id).scalar_subquery()
     with db.session.no_autoflush:
         if run.last_checkpoint_id is not None:
             steps = {completed.step_key: completed.attempt} if completed is not None else {}
         else:
             steps = {step.step_key: step.attempt for step in run.steps if step.status == "succeeded"}
-        checkpoint = db.session.scalars(insert(Checkpoint).values(
-            run_id=run.id, seq=seq, kind=kind, note=note, parent_id=run.last_checkpoint_id, steps=steps,
-            created_at=utcnow()).returning(Checkpoint)).one()
-    run.last_checkpoint_id = checkpoint.id
+        seq = select(func.coalesce(func.max(Checkpoint.seq), 0) + 1).where(Checkpoint.run_id == run.id)
+        new = insert(Checkpoint).values(run_id=run.id, seq=seq.scalar_subquery(), kind=kind, note=note,
+                                        parent_id=run.last_checkpoint_id, steps=steps, created_at=utcnow()
+                                        ).returning(*Checkpoint.__table__.c).cte("new_checkpoint")
+        runs = WorkflowRun.__table__
+        link = update(runs).where(runs.c.id == run.id).values(
+            last_checkpoint_id=select(new.c.id).scalar_subquery()).cte("link_run")
+        checkpoint = db.session.scalars(select(Checkpoint).from_statement(select(new).add_cte(link))).one()
+    set_committed_value(run, "last_checkpoint_id", checkpoint.id)
     return checkpoint
 
 

@@ -67,23 +67,35 @@ def move_step(step: StepRun, target: str, **fields: Any) -> None:
 #   behind each other (so siblings never queue a step twice), claims do not wait for them.
 # - ``claim`` (FOR KEY SHARE): a step starting its attempt; claims of one run go side by side
 #   and beside a record, but not beside an operator's cancel or pause.
-LOCK_MODES = {"exclusive": {}, "record": {"key_share": True}, "claim": {"read": True, "key_share": True}}
+LOCK_MODES = {"exclusive": "UPDATE", "record": "NO KEY UPDATE", "claim": "KEY SHARE"}
+
+
+def _run_with_plan(*entities):
+    """The run with its workflow and version in the same statement (only the run's row is
+    locked): the claim and the record of every step read both, and two lazy loads per phase
+    were two more round trips each. The version's definition stays unloaded (``plan_for``
+    caches the plan by version, and reads the definition only the first time)."""
+    return select(WorkflowRun, *entities).options(
+        joinedload(WorkflowRun.workflow, innerjoin=True),
+        joinedload(WorkflowRun.version, innerjoin=True).load_only(WorkflowVersion.id, WorkflowVersion.definition_hash),
+    ).execution_options(populate_existing=True)
 
 
 def lock_run(run_id: int, *, mode: str = "exclusive") -> WorkflowRun | None:
-    """The run row, locked for this transaction (see ``LOCK_MODES``), with fresh values.
+    """The run row, locked for this transaction (see ``LOCK_MODES``), with fresh values."""
+    return db.session.execute(_run_with_plan().where(WorkflowRun.id == run_id)
+                              .suffix_with(f"FOR {LOCK_MODES[mode]} OF workflow_runs")).scalar_one_or_none()
 
-    Its workflow and version come in the same statement (only the run's row is locked): the
-    claim and the record of every step read both, and two lazy loads per phase were two more
-    round trips each. The version's definition stays unloaded (``plan_for`` caches the plan by
-    version, and reads the definition only the first time)."""
-    return db.session.execute(
-        select(WorkflowRun).where(WorkflowRun.id == run_id)
-        .options(joinedload(WorkflowRun.workflow, innerjoin=True),
-                 joinedload(WorkflowRun.version, innerjoin=True).load_only(WorkflowVersion.id,
-                                                                           WorkflowVersion.definition_hash))
-        .with_for_update(of=WorkflowRun, **LOCK_MODES[mode]).execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+
+def lock_run_and_step(run_id: int, step_run_id: int, *, mode: str) -> tuple[WorkflowRun | None, StepRun | None]:
+    """The run, locked as ``lock_run`` locks it, and one of its steps, locked FOR UPDATE, in one
+    round trip. PostgreSQL takes the row locks in the order of the locking clauses, so the run's
+    comes first, as on every other path; ``(None, None)`` if the run has no such step."""
+    row = db.session.execute(
+        _run_with_plan(StepRun).join(StepRun, StepRun.run_id == WorkflowRun.id)
+        .where(WorkflowRun.id == run_id, StepRun.id == step_run_id)
+        .suffix_with(f"FOR {LOCK_MODES[mode]} OF workflow_runs FOR UPDATE OF step_runs")).one_or_none()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def pause_run(run: WorkflowRun, reason: str, note: str | None = None) -> None:

@@ -36,7 +36,7 @@ from webapp.memory import memo
 from webapp.runs import children, states
 from webapp.runs.checkpoints import take_checkpoint
 from webapp.runs.dispatch import note_unsaved, send_step, step_timeout, stop_requested
-from webapp.runs.engine import advance, lock_run, move_step
+from webapp.runs.engine import advance, lock_run_and_step, move_step
 from webapp.runs.models import StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
 from webapp.steps.base import SpawnChildren, StepContext, StepFailed, StepResult
@@ -91,13 +91,12 @@ def execute_step(step_run_id: int, job_id: str, *, run_id: int | None = None) ->
 
 
 def claim(step_run_id: int, job_id: str, run_id: int | None = None) -> Attempt | None:
-    """Start the attempt: the run locked against operators but not against its other steps'
-    claims and records (``lock_run(..., mode="claim")``), then the step's own row."""
+    """Start the attempt, with the run locked against operators but not against its other
+    steps' claims and records, and the step's own row locked (``lock_run_and_step``)."""
     if run_id is None:  # a job that names only its step
         run_id = db.session.scalar(select(StepRun.run_id).where(StepRun.id == step_run_id))
-    run = lock_run(run_id, mode="claim") if run_id is not None else None
-    step = db.session.get(StepRun, step_run_id, with_for_update=True, populate_existing=True) if run else None
-    if step is None or step.run_id != run.id:
+    run, step = lock_run_and_step(run_id, step_run_id, mode="claim") if run_id is not None else (None, None)
+    if step is None:
         db.session.rollback()
         return None
     if step.rq_job_id != job_id or not states.can_claim(run, step):
@@ -202,10 +201,8 @@ def transient(error: DBAPIError) -> bool:
 
 
 def save_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *, run_id: int) -> None:
-    """Save the outcome under the run's lock, then the step's (the claim told us the run, so the
-    step is read once, already locked)."""
-    run = lock_run(run_id, mode="record")
-    step = db.session.get(StepRun, step_run_id, with_for_update=True, populate_existing=True) if run else None
+    """Save the outcome under the run's lock and the step's, both taken by one statement."""
+    run, step = lock_run_and_step(run_id, step_run_id, mode="record")
     if step is None:  # the run was deleted while the step ran
         db.session.rollback()
         return
