@@ -2,10 +2,12 @@
 and lift a pause, and advance a run (queue what became ready, skip what can no longer run,
 finish the run). These are primitives: the caller holds the locks and commits.
 
-Locking: whoever changes a run's steps holds the run row (``SELECT ... FOR UPDATE``) first, so
+Locking: whoever changes a run's steps holds the run row first (``lock_run``, ``LOCK_MODES``), so
 two siblings finishing together are serialised and the second one sees the first one's work;
-a step is therefore never queued twice. Starting queued runs holds the workflow row, taken
-after any run row and never before one, and skips run rows that another transaction holds.
+a step is therefore never queued twice. A claim, which moves only its own step, holds the run
+row in a mode that lets other claims and records go on beside it, but not an operator.
+Starting queued runs holds the workflow row, taken after any run row and never before one,
+and skips run rows that another transaction holds.
 Every transition writes its event to the outbox in the same transaction.
 """
 from __future__ import annotations
