@@ -14,8 +14,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-KEY = "bench:sql"
-SHAPES_KEY = "bench:sql:shapes"
+from bench.engine import SQL_KEY as KEY
+from bench.engine import SQL_SHAPES_KEY as SHAPES_KEY
+
 _client: Redis | None = None
 
 

@@ -8,9 +8,13 @@ from webapp.runs import execution
 from webapp.runs import reconcile as reconciler
 
 
-def execute_step(step_run_id: int) -> None:
-    """Run one step attempt; the job's own id says which attempt it stands for."""
-    execution.execute_step(step_run_id, get_current_job().id)
+def execute_step(step_run_id: int, run_id: int | None = None) -> None:
+    """Run one step attempt; the job's own id says which attempt it stands for.
+
+    ``run_id`` lets the claim lock the run without reading the step first; jobs enqueued by
+    an earlier release carry only the step's id, and the claim looks the run up.
+    """
+    execution.execute_step(step_run_id, get_current_job().id, run_id=run_id)
 
 
 def reconcile(budget_seconds: float | None = None) -> dict[str, int]:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
+from webapp.clock import utcnow
 from webapp.extensions import db
 from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 
@@ -22,17 +24,25 @@ from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 def take_checkpoint(run: WorkflowRun, kind: str = "auto", note: str = "",
                     completed: StepRun | None = None) -> Checkpoint:
     """Record the run's completed steps: as a delta over ``run.last_checkpoint_id`` when the
-    run has one (``completed`` names the step that just finished), else as a full snapshot."""
-    seq = (db.session.scalar(select(func.max(Checkpoint.seq)).where(Checkpoint.run_id == run.id)) or 0) + 1
-    if run.last_checkpoint_id is not None:
-        steps = {completed.step_key: completed.attempt} if completed is not None else {}
-    else:
-        steps = {step.step_key: step.attempt for step in run.steps if step.status == "succeeded"}
-    checkpoint = Checkpoint(run_id=run.id, seq=seq, kind=kind, note=note, parent_id=run.last_checkpoint_id,
-                            steps=steps)
-    db.session.add(checkpoint)
-    db.session.flush()
-    run.last_checkpoint_id = checkpoint.id
+    run has one (``completed`` names the step that just finished), else as a full snapshot.
+
+    One statement numbers the checkpoint (the run's lock serialises it), inserts it and points
+    the run at it, without flushing the caller's pending changes: they go out with its commit.
+    """
+    with db.session.no_autoflush:
+        if run.last_checkpoint_id is not None:
+            steps = {completed.step_key: completed.attempt} if completed is not None else {}
+        else:
+            steps = {step.step_key: step.attempt for step in run.steps if step.status == "succeeded"}
+        seq = select(func.coalesce(func.max(Checkpoint.seq), 0) + 1).where(Checkpoint.run_id == run.id)
+        new = insert(Checkpoint).values(run_id=run.id, seq=seq.scalar_subquery(), kind=kind, note=note,
+                                        parent_id=run.last_checkpoint_id, steps=steps, created_at=utcnow()
+                                        ).returning(*Checkpoint.__table__.c).cte("new_checkpoint")
+        runs = WorkflowRun.__table__
+        link = update(runs).where(runs.c.id == run.id).values(
+            last_checkpoint_id=select(new.c.id).scalar_subquery()).cte("link_run")
+        checkpoint = db.session.scalars(select(Checkpoint).from_statement(select(new).add_cte(link))).one()
+    set_committed_value(run, "last_checkpoint_id", checkpoint.id)
     return checkpoint
 
 

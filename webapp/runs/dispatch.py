@@ -36,6 +36,7 @@ _stop_flag_warned_at = -STOP_FLAG_WARNING_SECONDS
 @dataclass(frozen=True)
 class StepJob:
     step_run_id: int
+    run_id: int
     job_id: str
     queue: str
     delay: float
@@ -60,7 +61,7 @@ def send_step(session: Session, step, spec: StepSpec, *, delay: float = 0.0, new
     step.rq_job_id = job_id_for(step.id, step.attempt)
     step.queued_at = utcnow()
     session.info.setdefault(PENDING_KEY, []).append(
-        StepJob(step.id, step.rq_job_id, spec.queue, delay, step_timeout(spec)))
+        StepJob(step.id, step.run_id, step.rq_job_id, spec.queue, delay, step_timeout(spec)))
 
 
 def not_before(delay: float) -> datetime:
@@ -88,11 +89,11 @@ def enqueue_step_jobs(jobs: list[StepJob]) -> None:
             queue = queues.setdefault(job.queue, get_queue(job.queue))
             timeout = job.timeout + JOB_TIMEOUT_MARGIN
             if job.delay > 0:
-                queue.enqueue_at(not_before(job.delay), JOB_FUNCTION, job.step_run_id,
+                queue.enqueue_at(not_before(job.delay), JOB_FUNCTION, job.step_run_id, job.run_id,
                                  job_id=job.job_id, job_timeout=timeout, pipeline=pipeline, **ttls)
             else:
                 immediate.setdefault(job.queue, []).append(Queue.prepare_data(
-                    JOB_FUNCTION, (job.step_run_id,), job_id=job.job_id, timeout=timeout, **ttls))
+                    JOB_FUNCTION, (job.step_run_id, job.run_id), job_id=job.job_id, timeout=timeout, **ttls))
         for name, datas in immediate.items():
             queues[name].enqueue_many(datas, pipeline=pipeline)
         pipeline.execute()

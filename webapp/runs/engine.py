@@ -2,10 +2,12 @@
 and lift a pause, and advance a run (queue what became ready, skip what can no longer run,
 finish the run). These are primitives: the caller holds the locks and commits.
 
-Locking: whoever changes a run's steps holds the run row (``SELECT ... FOR UPDATE``) first, so
+Locking: whoever changes a run's steps holds the run row first (``lock_run``, ``LOCK_MODES``), so
 two siblings finishing together are serialised and the second one sees the first one's work;
-a step is therefore never queued twice. Starting queued runs holds the workflow row, taken
-after any run row and never before one, and skips run rows that another transaction holds.
+a step is therefore never queued twice. A claim, which moves only its own step, holds the run
+row in a mode that lets other claims and records go on beside it, but not an operator.
+Starting queued runs holds the workflow row, taken after any run row and never before one,
+and skips run rows that another transaction holds.
 Every transition writes its event to the outbox in the same transaction.
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ from webapp.runs.models import StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
 from webapp.runs.states import RUN_ACTIVE, STEP_UNFINISHED, STEP_WAITING, check_run_transition, check_step_transition
 from webapp.steps.registry import get_kind
-from webapp.workflows.models import Workflow
+from webapp.workflows.models import Workflow, WorkflowVersion
 from webapp.workflows.service import get_version, validate_trigger_params
 
 
@@ -61,17 +63,41 @@ def move_step(step: StepRun, target: str, **fields: Any) -> None:
                                "attempt": step.attempt, "from": previous})
 
 
-def lock_run(run_id: int) -> WorkflowRun | None:
-    """The run row, locked for this transaction, with fresh values.
+# How strongly ``lock_run`` locks the run row, per caller (PostgreSQL row-lock modes):
+# - ``exclusive`` (FOR UPDATE): operators, the reconciler, budgets, children; excludes all others.
+# - ``record`` (FOR NO KEY UPDATE): a step recording its outcome; records of one run queue
+#   behind each other (so siblings never queue a step twice), claims do not wait for them.
+# - ``claim`` (FOR KEY SHARE): a step starting its attempt; claims of one run go side by side
+#   and beside a record, but not beside an operator's cancel or pause.
+LOCK_MODES = {"exclusive": "UPDATE", "record": "NO KEY UPDATE", "claim": "KEY SHARE"}
 
-    Its workflow and version come in the same statement (only the run's row is locked): the
-    claim and the record of every step read both, and two lazy loads per phase were two more
-    round trips each."""
-    return db.session.execute(
-        select(WorkflowRun).where(WorkflowRun.id == run_id)
-        .options(joinedload(WorkflowRun.workflow, innerjoin=True), joinedload(WorkflowRun.version, innerjoin=True))
-        .with_for_update(of=WorkflowRun).execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+
+def _run_with_plan(*entities):
+    """The run with its workflow and version in the same statement (only the run's row is
+    locked): the claim and the record of every step read both, and two lazy loads per phase
+    were two more round trips each. The version's definition stays unloaded (``plan_for``
+    caches the plan by version, and reads the definition only the first time)."""
+    return select(WorkflowRun, *entities).options(
+        joinedload(WorkflowRun.workflow, innerjoin=True),
+        joinedload(WorkflowRun.version, innerjoin=True).load_only(WorkflowVersion.id, WorkflowVersion.definition_hash),
+    ).execution_options(populate_existing=True)
+
+
+def lock_run(run_id: int, *, mode: str = "exclusive") -> WorkflowRun | None:
+    """The run row, locked for this transaction (see ``LOCK_MODES``), with fresh values."""
+    return db.session.execute(_run_with_plan().where(WorkflowRun.id == run_id)
+                              .suffix_with(f"FOR {LOCK_MODES[mode]} OF workflow_runs")).scalar_one_or_none()
+
+
+def lock_run_and_step(run_id: int, step_run_id: int, *, mode: str) -> tuple[WorkflowRun | None, StepRun | None]:
+    """The run, locked as ``lock_run`` locks it, and one of its steps, locked FOR UPDATE, in one
+    round trip. PostgreSQL takes the row locks in the order of the locking clauses, so the run's
+    comes first, as on every other path; ``(None, None)`` if the run has no such step."""
+    row = db.session.execute(
+        _run_with_plan(StepRun).join(StepRun, StepRun.run_id == WorkflowRun.id)
+        .where(WorkflowRun.id == run_id, StepRun.id == step_run_id)
+        .suffix_with(f"FOR {LOCK_MODES[mode]} OF workflow_runs FOR UPDATE OF step_runs")).one_or_none()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def pause_run(run: WorkflowRun, reason: str, note: str | None = None) -> None:
@@ -200,15 +226,28 @@ def advance(run: WorkflowRun) -> None:
 
 
 def step_statuses(run: WorkflowRun) -> dict[str, str]:
-    """``{step_id: status}`` of the run's steps (pending changes flushed first)."""
-    return dict(db.session.execute(select(StepRun.step_key, StepRun.status).where(StepRun.run_id == run.id)).all())
+    """``{step_id: status}`` of the run's steps: the stored ones, overlaid with the statuses this
+    session changed and has not flushed yet. Reading them that way instead of flushing first
+    lets a step's record send all its changes in the one flush of its commit."""
+    if any(isinstance(new, StepRun) for new in db.session.new):  # steps without a row yet
+        db.session.flush()
+    with db.session.no_autoflush:
+        status = dict(db.session.execute(select(StepRun.step_key, StepRun.status)
+                                         .where(StepRun.run_id == run.id)).all())
+    status.update({step.step_key: step.status for step in db.session.dirty
+                   if isinstance(step, StepRun) and step.run_id == run.id})
+    return status
 
 
 def steps_named(run: WorkflowRun, step_ids: list[str]) -> list[StepRun]:
+    """The pending steps ``advance`` moves (no flush first: a step already in this session keeps
+    its unflushed changes, and ``step_statuses`` has seen them)."""
     if not step_ids:
         return []
-    return list(db.session.scalars(select(StepRun).where(StepRun.run_id == run.id, StepRun.step_key.in_(step_ids))
-                                   .order_by(StepRun.position)))
+    with db.session.no_autoflush:
+        return list(db.session.scalars(select(StepRun).where(StepRun.run_id == run.id,
+                                                             StepRun.step_key.in_(step_ids))
+                                       .order_by(StepRun.position)))
 
 
 def decided(needs) -> bool:

@@ -36,7 +36,7 @@ from webapp.memory import memo
 from webapp.runs import attempt_logs, children, states
 from webapp.runs.checkpoints import take_checkpoint
 from webapp.runs.dispatch import note_unsaved, send_step, step_timeout, stop_requested
-from webapp.runs.engine import advance, lock_run, move_step
+from webapp.runs.engine import advance, lock_run_and_step, move_step
 from webapp.runs.models import StepAttempt, StepRun, WorkflowRun
 from webapp.runs.plan import plan_for
 from webapp.steps.base import SpawnChildren, StepContext, StepFailed, StepResult
@@ -79,9 +79,9 @@ class Failure:
     spends_retry: bool = True
 
 
-def execute_step(step_run_id: int, job_id: str) -> None:
+def execute_step(step_run_id: int, job_id: str, *, run_id: int | None = None) -> None:
     """Run the attempt that job ``job_id`` stands for, if it is still the step's current one."""
-    attempt = claim(step_run_id, job_id)
+    attempt = claim(step_run_id, job_id, run_id)
     if attempt is None:
         return
     with logs.bound(run_id=str(attempt.run_id)):
@@ -92,13 +92,15 @@ def execute_step(step_run_id: int, job_id: str) -> None:
         record_outcome(step_run_id, job_id, outcome, run_id=attempt.run_id)
 
 
-def claim(step_run_id: int, job_id: str) -> Attempt | None:
-    step = db.session.get(StepRun, step_run_id)
-    run = lock_run(step.run_id) if step is not None else None
-    if run is None:
+def claim(step_run_id: int, job_id: str, run_id: int | None = None) -> Attempt | None:
+    """Start the attempt, with the run locked against operators but not against its other
+    steps' claims and records, and the step's own row locked (``lock_run_and_step``)."""
+    if run_id is None:  # a job that names only its step
+        run_id = db.session.scalar(select(StepRun.run_id).where(StepRun.id == step_run_id))
+    run, step = lock_run_and_step(run_id, step_run_id, mode="claim") if run_id is not None else (None, None)
+    if step is None:
         db.session.rollback()
         return None
-    db.session.refresh(step, with_for_update=True)
     if step.rq_job_id != job_id or not states.can_claim(run, step):
         log.info("step run %s: job %s has nothing to do (step %s, run %s)",
                  step_run_id, job_id, step.status, run.status)
@@ -201,10 +203,8 @@ def transient(error: DBAPIError) -> bool:
 
 
 def save_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *, run_id: int) -> None:
-    """Save the outcome under the run's lock, then the step's (the claim told us the run, so the
-    step is read once, already locked)."""
-    run = lock_run(run_id)
-    step = db.session.get(StepRun, step_run_id, with_for_update=True, populate_existing=True) if run else None
+    """Save the outcome under the run's lock and the step's, both taken by one statement."""
+    run, step = lock_run_and_step(run_id, step_run_id, mode="record")
     if step is None:  # the run was deleted while the step ran
         db.session.rollback()
         return
@@ -241,10 +241,10 @@ def succeed(run: WorkflowRun, step: StepRun, result: StepResult) -> None:
         step.cost = (step.cost or Decimal("0")) + line.amount
         run.cost_total = (run.cost_total or Decimal("0")) + line.amount
     enforcement.settle_step(run, step, amount)
-    step.cache_hit = isinstance(result, memo.CachedResult)
-    memo.after_success(result)
     close_attempt(step, "succeeded", output=result.output, cost=amount,
                   output_bytes=len(json.dumps(result.output, default=str)))
+    step.cache_hit = isinstance(result, memo.CachedResult)
+    memo.after_success(result)
     move_step(step, "succeeded", output=result.output, error=None, finished_at=utcnow())
     take_checkpoint(run, completed=step)
     advance(run)

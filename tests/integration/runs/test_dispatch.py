@@ -23,8 +23,8 @@ def test_every_step_job_of_a_commit_goes_to_redis_in_one_pipeline(db, redis, mon
         *args, **kw))
     monkeypatch.setattr(Pipeline, "execute", lambda self, *a, **kw: pipelines.append(len(self)) or original_execute(
         self, *a, **kw))
-    note(db, StepJob(1, "step-1-1", "alpha", 0.0, 10), StepJob(2, "step-2-1", "beta", 0.0, 20),
-         StepJob(3, "step-3-1", "alpha", 0.0, 30), StepJob(4, "step-4-2", "alpha", 60.0, 40))
+    note(db, StepJob(1, 11, "step-1-1", "alpha", 0.0, 10), StepJob(2, 12, "step-2-1", "beta", 0.0, 20),
+         StepJob(3, 13, "step-3-1", "alpha", 0.0, 30), StepJob(4, 14, "step-4-2", "alpha", 60.0, 40))
     db.session.commit()
     monkeypatch.undo()
 
@@ -35,13 +35,13 @@ def test_every_step_job_of_a_commit_goes_to_redis_in_one_pipeline(db, redis, mon
     assert get_queue("beta").job_ids == ["step-2-1"]
     assert ScheduledJobRegistry(queue=get_queue("alpha")).get_job_ids() == ["step-4-2"]
     job = Job.fetch("step-2-1", connection=redis)
-    assert (job.func_name, job.args, job.timeout) == (JOB_FUNCTION, (2,), 20 + JOB_TIMEOUT_MARGIN)
+    assert (job.func_name, job.args, job.timeout) == (JOB_FUNCTION, (2, 12), 20 + JOB_TIMEOUT_MARGIN)
     assert Job.fetch("step-4-2", connection=redis).get_status() == "scheduled"
 
 
 def test_a_rolled_back_transaction_enqueues_nothing(db, redis):
     db.session.execute(text("SELECT 1"))  # a transaction is open
-    note(db, StepJob(1, "step-1-1", "alpha", 0.0, 10))
+    note(db, StepJob(1, 11, "step-1-1", "alpha", 0.0, 10))
     db.session.rollback()
     db.session.commit()
     assert get_queue("alpha").job_ids == []
