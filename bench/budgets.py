@@ -4,8 +4,10 @@ Each step is an ``llm.complete`` on the offline provider, so it spends and reser
 "budgets" rounds have three active budgets that apply to every step (global ``alert``, the
 workflow's ``pause``, the triggering user's ``block``), each far from its limit, so what is
 measured is the reservation and settle work. Rounds alternate (none, budgets, none, budgets, ...)
-on the same workers, database and Redis, and the report gives steps/second of each and the ratio
-budgets/none (the target is at least 0.9).
+on the same workers, database and Redis, and the report gives steps/second of each, the ratio
+budgets/none of the medians (the target is at least 0.9) and the ratio of each pair of
+neighbouring rounds. A last pass, on workers that count their statements (bench/sql_count.py),
+gives the SQL per step each way.
 
     .venv/bin/python bench/budgets.py [--steps 200] [--rounds 3] [--workers 2]
 
@@ -51,11 +53,50 @@ def timed_run(slug: str, steps: int, user) -> float:
 
 
 def set_budgets(active: bool) -> None:
+    """Through the ORM, as the service writes them, so every worker's copy of the budgets renews."""
     from webapp.costs.budget_models import Budget
     from webapp.extensions import db
 
-    db.session.query(Budget).update({"active": active})
+    for budget in db.session.query(Budget).all():
+        budget.active = active
     db.session.commit()
+
+
+def start_workers(env: dict[str, str], count: int, workers: list[subprocess.Popen]) -> list[subprocess.Popen]:
+    started = [subprocess.Popen([str(BIN / "flask"), "worker", "--name", f"bench-{os.getpid()}-{len(workers) + i}"],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for i in range(count)]
+    workers.extend(started)
+    return started
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.wait(timeout=30)
+
+
+def count_statements(args, env: dict[str, str], workers: list[subprocess.Popen], user) -> dict[bool, dict]:
+    """Statements per step each way, sent by workers that load bench/sql_count.py."""
+    from bench.sql_count import KEY, SHAPES_KEY
+    from webapp.queues import redis_connection
+
+    counting = start_workers({**env, "STEP_PLUGINS": "bench.sql_count"}, args.workers, workers)
+    counts = {}
+    try:
+        for active in (False, True):
+            set_budgets(active)
+            redis_connection().delete(KEY, SHAPES_KEY)
+            timed_run("bench-spend", args.steps, user)
+            totals = redis_connection().hgetall(KEY)
+            shapes = {k.decode(): int(v) / args.steps for k, v in redis_connection().hgetall(SHAPES_KEY).items()}
+            counts[active] = {"statements": int(totals.get(b"statements", 0)) / args.steps,
+                              "budget tables": {shape: count for shape, count in sorted(shapes.items())
+                                                if "budget" in shape or "prices" in shape}}
+    finally:
+        stop_workers(counting)
+    return counts
 
 
 def main() -> None:
@@ -70,10 +111,7 @@ def main() -> None:
         try:
             run_bench(args, env, workers)
         finally:
-            for worker in workers:
-                worker.terminate()
-            for worker in workers:
-                worker.wait(timeout=30)
+            stop_workers(workers)
 
 
 def run_bench(args, env: dict[str, str], workers: list[subprocess.Popen]) -> None:
@@ -100,9 +138,7 @@ def run_bench(args, env: dict[str, str], workers: list[subprocess.Popen]) -> Non
         create_budget(scope="workflow", scope_id="bench-spend", period="month", limit=plenty, on_exceed="pause")
         create_budget(scope="user", scope_id=user.id, period="total", limit=plenty, on_exceed="block")
         db.session.commit()
-        for index in range(args.workers):
-            workers.append(subprocess.Popen([str(BIN / "flask"), "worker", "--name", f"bench-{os.getpid()}-{index}"],
-                                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        timed = start_workers(env, args.workers, workers)
         set_budgets(False)
         timed_run("bench-spend", args.steps, user)  # warm-up: workers up, imports done
         times: dict[bool, list[float]] = {False: [], True: []}
@@ -116,7 +152,13 @@ def run_bench(args, env: dict[str, str], workers: list[subprocess.Popen]) -> Non
               f"(runs: {', '.join(f'{t:.2f}' for t in times[False])})")
         print(f"  three budgets  median {budgets:6.2f}s  {args.steps / budgets:7.1f} steps/s  "
               f"(runs: {', '.join(f'{t:.2f}' for t in times[True])})")
-        print(f"  throughput ratio budgets/none {none / budgets:5.2f}x (target >= 0.90)")
+        print(f"  throughput ratio budgets/none {none / budgets:5.2f}x (target >= 0.90); pairs: "
+              + ", ".join(f"{n / b:.2f}x" for n, b in zip(times[False], times[True], strict=True)))
+        stop_workers(timed)
+        for active, counted in count_statements(args, env, workers, user).items():
+            print(f"  SQL per step in the workers, {'three budgets' if active else 'no budgets   '}: "
+                  f"{counted['statements']:.1f} statements; budgets and prices: "
+                  + (", ".join(f"{shape} {count:.1f}" for shape, count in counted["budget tables"].items()) or "none"))
         redis_connection().flushdb()
 
 
