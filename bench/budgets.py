@@ -3,11 +3,14 @@
 Each step is an ``llm.complete`` on the offline provider, so it spends and reserves. The
 "budgets" rounds have three active budgets that apply to every step (global ``alert``, the
 workflow's ``pause``, the triggering user's ``block``), each far from its limit, so what is
-measured is the reservation and settle work. Rounds alternate (none, budgets, none, budgets, ...)
-on the same workers, database and Redis, and the report gives steps/second of each, the ratio
-budgets/none of the medians (the target is at least 0.9) and the ratio of each pair of
-neighbouring rounds. A last pass, on workers that count their statements (bench/sql_count.py),
-gives the SQL per step each way.
+measured is the reservation and settle work. Rounds alternate (none, budgets, then budgets,
+none, and so on, so that runs slowing down as the database grows, or the machine's load, weigh
+on both alike) on the same workers, database and Redis, and the report gives steps/second of
+each, the ratio budgets/none of the medians (the target is at least 0.9) and the median of the
+ratios of each pair of neighbouring rounds. Then, with the workers stopped, the same rounds run
+their attempts one after another in this process, which times the budget work per attempt
+without the workers' scheduling around it; and a last pass, on workers that count their
+statements (bench/sql_count.py), gives the SQL per step each way.
 
     .venv/bin/python bench/budgets.py [--steps 200] [--rounds 3] [--workers 2]
 
@@ -91,12 +94,29 @@ def count_statements(args, env: dict[str, str], workers: list[subprocess.Popen],
             timed_run("bench-spend", args.steps, user)
             totals = redis_connection().hgetall(KEY)
             shapes = {k.decode(): int(v) / args.steps for k, v in redis_connection().hgetall(SHAPES_KEY).items()}
-            counts[active] = {"statements": int(totals.get(b"statements", 0)) / args.steps,
-                              "budget tables": {shape: count for shape, count in sorted(shapes.items())
-                                                if "budget" in shape or "prices" in shape}}
+            counts[active] = {"statements": int(totals.get(b"statements", 0)) / args.steps, "shapes": shapes}
     finally:
         stop_workers(counting)
     return counts
+
+
+def in_process(args, user) -> dict[bool, list[float]]:
+    """Milliseconds per step attempt (claim, execute, save the outcome) run here, one after the
+    other, with no worker: the budget work with none of the workers' scheduling around it."""
+    from webapp.runs import actions
+    from webapp.runs.execution import execute_step
+
+    per_step: dict[bool, list[float]] = {False: [], True: []}
+    for index in range(args.rounds * 2):
+        active = (index % 4) in (1, 2)  # none, budgets, budgets, none, ...
+        set_budgets(active)
+        run = actions.trigger_run("bench-spend", {}, user)[0]
+        jobs = [(step.id, step.rq_job_id) for step in run.steps]
+        for step_run_id, job_id in jobs:
+            started = time.perf_counter()
+            execute_step(step_run_id, job_id)
+            per_step[active].append((time.perf_counter() - started) * 1000)
+    return per_step
 
 
 def main() -> None:
@@ -142,8 +162,8 @@ def run_bench(args, env: dict[str, str], workers: list[subprocess.Popen]) -> Non
         set_budgets(False)
         timed_run("bench-spend", args.steps, user)  # warm-up: workers up, imports done
         times: dict[bool, list[float]] = {False: [], True: []}
-        for _ in range(args.rounds):
-            for active in (False, True):
+        for index in range(args.rounds):  # none, budgets, budgets, none, ...: a drift hurts both alike
+            for active in (False, True) if index % 2 == 0 else (True, False):
                 set_budgets(active)
                 times[active].append(timed_run("bench-spend", args.steps, user))
         none, budgets = (statistics.median(times[flag]) for flag in (False, True))
@@ -152,13 +172,21 @@ def run_bench(args, env: dict[str, str], workers: list[subprocess.Popen]) -> Non
               f"(runs: {', '.join(f'{t:.2f}' for t in times[False])})")
         print(f"  three budgets  median {budgets:6.2f}s  {args.steps / budgets:7.1f} steps/s  "
               f"(runs: {', '.join(f'{t:.2f}' for t in times[True])})")
-        print(f"  throughput ratio budgets/none {none / budgets:5.2f}x (target >= 0.90); pairs: "
-              + ", ".join(f"{n / b:.2f}x" for n, b in zip(times[False], times[True], strict=True)))
+        pairs = [n / b for n, b in zip(times[False], times[True], strict=True)]
+        print(f"  throughput ratio budgets/none {none / budgets:5.2f}x (target >= 0.90); median of the pairs "
+              f"{statistics.median(pairs):.2f}x ({', '.join(f'{pair:.2f}x' for pair in pairs)})")
         stop_workers(timed)
-        for active, counted in count_statements(args, env, workers, user).items():
-            print(f"  SQL per step in the workers, {'three budgets' if active else 'no budgets   '}: "
-                  f"{counted['statements']:.1f} statements; budgets and prices: "
-                  + (", ".join(f"{shape} {count:.1f}" for shape, count in counted["budget tables"].items()) or "none"))
+        redis_connection().flushdb()  # what the stopped workers left queued
+        hooks = {active: statistics.median(times_ms) for active, times_ms in in_process(args, user).items()}
+        redis_connection().flushdb()  # the jobs of the runs executed here, which no worker must see
+        print(f"  in this process, one attempt after another ({args.rounds * args.steps} each way): p50 "
+              f"{hooks[False]:.2f} ms without budgets, {hooks[True]:.2f} ms with, {hooks[True] - hooks[False]:+.2f} ms")
+        counted = count_statements(args, env, workers, user)
+        more = {shape: counted[True]["shapes"].get(shape, 0) - counted[False]["shapes"].get(shape, 0)
+                for shape in {*counted[True]["shapes"], *counted[False]["shapes"]}}
+        print(f"  SQL per step in the workers: {counted[False]['statements']:.1f} statements without budgets, "
+              f"{counted[True]['statements']:.1f} with; by shape, with minus without: "
+              + ", ".join(f"{shape} {count:+.1f}" for shape, count in sorted(more.items()) if abs(count) >= 0.05))
         redis_connection().flushdb()
 
 

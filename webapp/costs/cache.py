@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 GENERATION_KEY = "flowdeck:costs:cache-token"
 EXTENSION = "flowdeck_costs_cache"
 CHANGED = "flowdeck_costs_changed"
+GENERATION_SEEN = "flowdeck_costs_generation_seen"
 MAX_AGE_SECONDS = 60.0
 WATCHED = (Budget, Price)
 T = TypeVar("T")
@@ -60,6 +61,20 @@ def cached(name: str, load: Callable[[], T]) -> T:
 
 
 def _token() -> bytes | None:
+    """The current token, read from Redis once per database transaction: what one transaction
+    decides (a claim reserving, a step settling) rests on one view of budgets and prices."""
+    session = db.session()
+    transaction = session.get_transaction()
+    seen = session.info.get(GENERATION_SEEN)
+    if transaction is not None and seen is not None and seen[0] is transaction:
+        return seen[1]
+    token = _read_token()
+    if transaction is not None and token is not None:
+        session.info[GENERATION_SEEN] = (transaction, token)
+    return token
+
+
+def _read_token() -> bytes | None:
     try:
         client = redis_connection()
         token = client.get(GENERATION_KEY)
@@ -75,6 +90,7 @@ def _token() -> bytes | None:
 def renew_token() -> None:
     """Make every process read budgets and prices again on its next lookup."""
     current_app.extensions.pop(EXTENSION, None)
+    db.session.info.pop(GENERATION_SEEN, None)
     try:
         redis_connection().set(GENERATION_KEY, secrets.token_hex(8))
     except RedisError as error:
