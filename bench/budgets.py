@@ -12,7 +12,7 @@ their attempts one after another in this process, which times the budget work pe
 without the workers' scheduling around it; and a last pass, on workers that count their
 statements (bench/sql_count.py), gives the SQL per step each way.
 
-    .venv/bin/python bench/budgets.py [--steps 200] [--rounds 3] [--workers 2]
+    .venv/bin/python bench/budgets.py [--steps 100] [--rounds 6] [--workers 2]
 
 Creates and drops its own PostgreSQL database on BENCH_DATABASE_URL's server and flushes the
 Redis db of BENCH_REDIS_URL (default db 14) before and after, like bench/engine.py.
@@ -121,8 +121,8 @@ def in_process(args, user) -> dict[bool, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 

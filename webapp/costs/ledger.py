@@ -23,15 +23,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.clock import utcnow
-from webapp.costs.budget_models import Budget, BudgetAlert, BudgetPeriod, BudgetReservation
+from webapp.costs.budget_models import MONEY, Budget, BudgetAlert, BudgetPeriod, BudgetReservation
 from webapp.costs.cache import cached
 from webapp.costs.models import CostRecord
 from webapp.costs.periods import period_start
+from webapp.database import UTCDateTime
 from webapp.events import publish
 from webapp.extensions import db
 
@@ -155,6 +157,9 @@ def on_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+BOOKING_FIELDS = ("run_id", "step_run_id", "attempt", "amount", "status", "created_at")
+
+
 @dataclass(frozen=True)
 class _Booking:
     """The reservation rows one attempt books on every budget that takes its amount."""
@@ -173,29 +178,46 @@ class _Booking:
         return {"budget_id": budget_id, "period_start": start, **self.same_for_every_budget()}
 
 
+@lru_cache(maxsize=64)
+def _taking(capped: tuple[bool, ...]):
+    """The reserving UPDATE for budgets whose limits bind (``capped``) or not, built once per
+    shape with bound parameters: ``amount``, and ``budget_i``, ``start_i``, ``limit_i``."""
+    amount = bindparam("amount", type_=MONEY)
+    rows = []
+    for index, cap in enumerate(capped):
+        row = _period_row(bindparam(f"budget_{index}"), bindparam(f"start_{index}", type_=UTCDateTime()))
+        if cap:
+            row = and_(row, BudgetPeriod.spent + BudgetPeriod.reserved + amount <= bindparam(f"limit_{index}",
+                                                                                           type_=MONEY))
+        rows.append(row)
+    return update(BudgetPeriod).where(or_(*rows)).values(reserved=BudgetPeriod.reserved + amount).returning(
+        BudgetPeriod.budget_id, BudgetPeriod.period_start, BudgetPeriod.spent, BudgetPeriod.reserved)
+
+
+@lru_cache(maxsize=64)
+def _taking_and_booking(capped: tuple[bool, ...]):
+    """PostgreSQL: the same UPDATE, and the INSERT of a reservation for each row it changed."""
+    taken = _taking(capped).cte("taken")
+    columns = BudgetReservation.__table__.c
+    booked = insert(BudgetReservation).from_select(["budget_id", "period_start", *BOOKING_FIELDS], select(
+        taken.c.budget_id, taken.c.period_start, *(bindparam(name, type_=columns[name].type)
+                                                   for name in BOOKING_FIELDS))
+    ).returning(BudgetReservation.id).cte("booked")
+    return select(taken.c.budget_id, taken.c.spent, taken.c.reserved).add_cte(booked)
+
+
 def _take(budgets, starts: dict[int, datetime], booking: _Booking, overridden: set[int]) -> dict[int, Decimal]:
     """Reserve the booking's amount on each budget whose period row exists and has room, and book
     those reservations; returns ``{budget_id: spent + reserved}`` of the rows it changed."""
-    amount = booking.amount
-    rows = []
-    for budget in budgets:
-        row = _period_row(budget.id, starts[budget.id])
-        if budget.on_exceed != "alert" and budget.id not in overridden:
-            row = and_(row, BudgetPeriod.spent + BudgetPeriod.reserved + amount <= budget.limit)
-        rows.append(row)
-    taking = update(BudgetPeriod).where(or_(*rows)).values(reserved=BudgetPeriod.reserved + amount).returning(
-        BudgetPeriod.budget_id, BudgetPeriod.period_start, BudgetPeriod.spent, BudgetPeriod.reserved)
+    capped = tuple(budget.on_exceed != "alert" and budget.id not in overridden for budget in budgets)
+    params = {"amount": booking.amount}
+    for index, budget in enumerate(budgets):
+        params.update({f"budget_{index}": budget.id, f"start_{index}": starts[budget.id],
+                       f"limit_{index}": budget.limit})
     if on_postgresql():  # one round trip: the UPDATE and the INSERT of what it took
-        taken = taking.cte("taken")
-        same = booking.same_for_every_budget()
-        columns = BudgetReservation.__table__.c
-        booked = insert(BudgetReservation).from_select(["budget_id", "period_start", *same], select(
-            taken.c.budget_id, taken.c.period_start, *(literal(value, type_=columns[name].type)
-                                                       for name, value in same.items()))
-        ).returning(BudgetReservation.id).cte("booked")
-        changed = db.session.execute(select(taken.c.budget_id, taken.c.spent, taken.c.reserved).add_cte(booked)).all()
+        changed = db.session.execute(_taking_and_booking(capped), {**params, **booking.same_for_every_budget()}).all()
     else:
-        changed = db.session.execute(taking.execution_options(synchronize_session=False)).all()
+        changed = db.session.execute(_taking(capped), params, execution_options={"synchronize_session": False}).all()
         if changed:
             db.session.execute(insert(BudgetReservation), [booking.row(row.budget_id, row.period_start)
                                                           for row in changed])
