@@ -128,7 +128,9 @@ def add_failure_routes(application) -> None:
 
 @pytest.fixture
 def db(app):
-    """An app context with a clean database afterwards (every table truncated)."""
+    """An app context with a clean database afterwards (every table truncated, and every
+    process's copies of the budgets and prices tables renewed, as a write to them would)."""
+    from webapp.costs.cache import renew_token
     from webapp.extensions import db as database
 
     with app.app_context():
@@ -137,6 +139,7 @@ def db(app):
         tables = ", ".join(f'"{table.name}"' for table in database.metadata.sorted_tables)
         with database.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        renew_token()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def reserve_step(run, step, uses: str, with_: dict[str, Any], outputs: dict[str,
     budget applies; free steps (no estimate, or 0), and steps whose inputs do not render (the
     attempt fails on them), reserve nothing and are never held.
     """
-    budgets = ledger.applicable_budgets(run.workflow_id, run.triggered_by)
+    budgets = ledger.applicable_rules(run.workflow_id, run.triggered_by)
     if not budgets:
         return None
     amount = step_upper_bound(uses, with_, make_scope(run.params, outputs, scope_run))
@@ -41,7 +41,8 @@ def reserve_step(run, step, uses: str, with_: dict[str, Any], outputs: dict[str,
 
 
 def settle_step(run, step, actual: Decimal) -> None:
-    """The attempt finished and spent ``actual``: its reservations become that spend."""
+    """The attempt finished and spent ``actual``: its reservations become that spend, and every
+    budget that applies now is charged it (one created while the step ran included)."""
     ledger.settle(step.id, step.attempt, actual, workflow_id=run.workflow_id, user_id=run.triggered_by)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from webapp.audit.service import record
 from webapp.costs.budget_models import Price
+from webapp.costs.cache import cached
 from webapp.costs.periods import EPOCH
 from webapp.events import publish
 from webapp.exceptions import Conflict
@@ -48,10 +49,17 @@ def row_of(price: Price) -> PriceRow:
 
 
 def price_at(model: str, at: datetime) -> PriceRow | None:
-    """The price of ``model`` in force at ``at``, or None when the model has no price."""
-    price = db.session.scalar(select(Price).where(Price.model == model, Price.effective_from <= at)
-                              .order_by(Price.effective_from.desc()).limit(1))
-    return row_of(price) if price is not None else _setting_row(model)
+    """The price of ``model`` in force at ``at``, or None when the model has no price (from the
+    process's copy of the table, read again after any price is added)."""
+    in_force = [row for row in cached("prices", _stored_rows).get(model, ()) if row.effective_from <= at]
+    return max(in_force, key=lambda row: row.effective_from) if in_force else _setting_row(model)
+
+
+def _stored_rows() -> dict[str, tuple[PriceRow, ...]]:
+    rows: dict[str, list[PriceRow]] = {}
+    for price in db.session.scalars(select(Price).order_by(Price.model, Price.effective_from)).all():
+        rows.setdefault(price.model, []).append(row_of(price))
+    return {model: tuple(found) for model, found in rows.items()}
 
 
 def priced_models() -> list[str]:
