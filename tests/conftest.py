@@ -121,7 +121,16 @@ def add_failure_routes(application) -> None:
     def sql_error():
         database.session.execute(text("SELECT * FROM no_such_table"))
 
+    @public
+    def connection_dies():
+        """Answers after the server ended its session's connection, as a PostgreSQL restart does."""
+        pid = database.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with database.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return "answered"
+
     application.add_url_rule("/_test/boom", "test_boom", boom)
+    application.add_url_rule("/_test/connection-dies", "test_connection_dies", connection_dies)
     application.add_url_rule("/api/v3/_test/boom", "test_api_boom", boom)
     application.add_url_rule("/_test/sql-error", "test_sql_error", sql_error)
 

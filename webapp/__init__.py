@@ -57,9 +57,11 @@ def register_extensions(app: Flask) -> None:
     import webapp.models  # noqa: F401  (complete metadata before migrate binds to it)
     from webapp.auth.identity import init_identity
     from webapp.security import register_security
+    from webapp.sessions_teardown import register_session_teardown
     from webapp.steps.registry import load_plugins as load_step_plugins
 
     db.init_app(app)
+    register_session_teardown(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)
     init_identity(login_manager)

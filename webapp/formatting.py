@@ -29,6 +29,12 @@ def money(amount: Decimal | int | str | None, currency: str = "USD") -> str:
     return format(Decimal(amount or 0).quantize(quantum, rounding=ROUND_HALF_EVEN), "f")
 
 
+def decimal_text(value: Decimal | int | str | None) -> str:
+    """A stored decimal at its own scale in plain notation: ``Decimal("5E-7")`` -> ``"0.0000005"``,
+    never the exponent form ``str`` gives small values; ``None`` is zero."""
+    return format(Decimal(0 if value is None else value), "f")
+
+
 def money_text(amount: Decimal | int | str | None, currency: str = "USD") -> str:
     """For people: ``"$10.0000"`` in dollars, ``"12.0000 EUR"`` otherwise."""
     text = money(amount, currency)

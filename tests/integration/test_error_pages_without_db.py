@@ -78,3 +78,10 @@ def test_a_500_page_for_a_signed_in_user_does_not_reload_the_user(client, login_
     login_as("viewer")
     response = client.get("/_test/sql-error")  # the session is rolled back: every loaded row is expired
     assert response.status_code == 500 and 'data-testid="current-user"' not in response.get_data(as_text=True)
+
+
+def test_a_connection_that_dies_before_the_session_ends_still_gives_the_answer_not_a_500(app, db, caplog):
+    for _ in range(2):  # and the pool hands the next request a live connection
+        response = FreshContextClient(app).get("/_test/connection-dies")
+        assert (response.status_code, response.get_data(as_text=True)) == (200, "answered")
+    assert "dropped a database session whose connection had died" in caplog.text

@@ -2,7 +2,7 @@
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from webapp.formatting import iso, money, money_text, time_text
+from webapp.formatting import decimal_text, iso, money, money_text, time_text
 
 
 def test_ten_dollars_reads_with_four_decimals_never_an_exponent():
@@ -34,3 +34,9 @@ def test_timestamps_are_utc_with_a_z_whatever_the_offset_or_naivety():
     assert iso(moment.astimezone(timezone(timedelta(hours=2)))) == "2026-12-01T09:30:00Z"
     assert iso(None) is None
     assert time_text(moment) == "2026-12-01 09:30:00 UTC"
+
+
+def test_stored_decimals_keep_their_scale_in_plain_notation_never_an_exponent():
+    assert str(Decimal("0E-8")) == "0E-8" and decimal_text(Decimal("0E-8")) == "0.00000000"
+    assert decimal_text(Decimal("5.000E-7")) == "0.0000005000"
+    assert decimal_text(Decimal("12.5")) == "12.5" and decimal_text(None) == "0"

@@ -24,6 +24,7 @@ from webapp.costs.periods import EPOCH
 from webapp.events import publish
 from webapp.exceptions import Conflict
 from webapp.extensions import db
+from webapp.formatting import decimal_text
 
 
 @dataclass(frozen=True)
@@ -94,5 +95,5 @@ def add_price(model: str, input_per_1k: Decimal, output_per_1k: Decimal, effecti
 
 
 def price_json(row: PriceRow) -> dict[str, Any]:
-    return {"model": row.model, "input": str(row.input_per_1k), "output": str(row.output_per_1k),
+    return {"model": row.model, "input": decimal_text(row.input_per_1k), "output": decimal_text(row.output_per_1k),
             "currency": row.currency, "effective_from": row.effective_from.isoformat(), "source": row.source}

@@ -21,6 +21,7 @@ from webapp.clock import utcnow
 from webapp.costs.ledger import ZERO, money_text
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
+from webapp.formatting import decimal_text, iso
 from webapp.runs.models import StepRun
 from webapp.users.models import User
 from webapp.workflows.models import Workflow
@@ -200,12 +201,11 @@ def records_query(*, run_id: int | None = None, workflow: str | None = None, use
 def record_json(row) -> dict[str, Any]:
     record, step_key, slug = row
     saved = getattr(record, "saved", None)
-    return {"id": record.id, "created_at": record.created_at.isoformat(), "run_id": record.run_id,
+    return {"id": record.id, "created_at": iso(record.created_at), "run_id": record.run_id,
             "step_id": step_key, "attempt": record.attempt, "workflow": slug, "user_id": record.user_id,
             "kind": record.kind, "model": record.model, "units_in": record.units_in, "units_out": record.units_out,
-            "unit_price_in": str(record.unit_price_in), "unit_price_out": str(record.unit_price_out),
-            "amount": str(record.amount), "saved": str(saved if saved is not None else ZERO),
-            "currency": record.currency}
+            "unit_price_in": decimal_text(record.unit_price_in), "unit_price_out": decimal_text(record.unit_price_out),
+            "amount": decimal_text(record.amount), "saved": decimal_text(saved), "currency": record.currency}
 
 
 def csv_lines(span: Window, batch: int = 2000) -> Iterator[str]:

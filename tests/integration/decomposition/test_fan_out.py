@@ -117,7 +117,7 @@ def test_cancelling_the_parent_cancels_its_children_and_starts_no_more(workers, 
 @pytest.mark.parametrize("planned", [False, True], ids=["child_workflow", "planned_by_strategy"])
 def test_a_worker_killed_during_the_fan_out_is_recovered_and_no_child_is_started_twice(workers, operator, planned):
     workers.start(1)
-    run_id = start(operator, 1.5, retry=1, planned=planned)
+    run_id = start(operator, 1.0, retry=1, planned=planned)
     victim = wait_until(lambda: next((step for kid in children(run_id) for step in kid.steps
                                       if step.step_key == "work" and step.status == "running"), None), 120,
                         "a child step to run")
@@ -125,7 +125,7 @@ def test_a_worker_killed_during_the_fan_out_is_recovered_and_no_child_is_started
     report = reconcile(grace_seconds=0)
     assert report.crashed == 1
     reconcile(grace_seconds=0)  # a second pass changes nothing: the parent's children exist once
-    workers.start(1)
+    workers.start(2)
     run = wait_for_run(run_id, timeout=300)
     assert run.status == "succeeded", workers.logs()[-3000:]
     kids = children(run_id)
