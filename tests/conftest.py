@@ -13,6 +13,7 @@ import re
 import secrets
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -145,10 +147,34 @@ def db(app):
     with app.app_context():
         yield database
         database.session.remove()
-        tables = ", ".join(f'"{table.name}"' for table in database.metadata.sorted_tables)
-        with database.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        truncate_every_table(database)
         renew_token()
+
+
+def truncate_every_table(database) -> None:
+    """TRUNCATE waits for every open transaction on the tables. A connection left idle in a
+    transaction (a server thread of a live-server test, say) would make it wait for ever, and the
+    test timer has already fired by then: after 15 s the blockers are named in a warning, ended
+    (they are connections to this run's own database) and the TRUNCATE is tried once more."""
+    tables = ", ".join(f'"{table.name}"' for table in database.metadata.sorted_tables)
+    statement = text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    try:
+        with database.engine.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '15s'"))
+            conn.execute(statement)
+        return
+    except OperationalError as error:
+        if "lock timeout" not in str(error):
+            raise
+    with database.engine.begin() as conn:
+        blockers = conn.execute(text(
+            "SELECT pid, state, left(query, 200) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL")).all()
+        for pid, _state, _query in blockers:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    warnings.warn(f"TRUNCATE after the test waited 15 s on open transactions, now ended: {blockers}", stacklevel=1)
+    with database.engine.begin() as conn:
+        conn.execute(statement)
 
 
 @pytest.fixture

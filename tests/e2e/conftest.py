@@ -64,3 +64,10 @@ def live_server(app, test_env):
     yield base
     server.terminate()
     server.wait(timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def database_outlives_the_page(db):
+    """Set up before the test's page, so torn down after it: the tables are emptied once the
+    browser has closed, not while its page still polls the server."""
+    yield
