@@ -68,3 +68,38 @@ def test_migration_history_is_one_line():
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def rollup_and_records(url: str) -> tuple[list, list]:
+    """``cost_daily``'s rows, and the same sums taken from the cost records."""
+    from sqlalchemy import text
+
+    day = "date(timezone('UTC', created_at))" if url.startswith("postgresql") else "strftime('%Y-%m-%d', created_at)"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            held = conn.execute(text("SELECT CAST(day AS text), workflow_id, user_id, model, currency, "
+                                     "CAST(spent AS text), CAST(saved AS text), records FROM cost_daily "
+                                     "ORDER BY 1, 2, 3, 4, 5")).all()
+            sums = ("SELECT CAST({day} AS text), coalesce(workflow_id, 0), coalesce(user_id, 0), coalesce(model, ''), "
+                    "currency, CAST(sum(amount) AS text), CAST(coalesce(sum(saved), 0) AS text), count(*) "
+                    "FROM cost_records GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5")
+            summed = conn.execute(text(sums.format(day=day))).all()
+    finally:
+        engine.dispose()
+    return held, summed
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_the_cost_daily_migration_fills_the_rollup_from_the_records_already_written(
+        app, flask_cli, scratch_postgres, tmp_path, backend):
+    url = scratch_postgres if backend == "postgresql" else f"sqlite:///{tmp_path / 'flowdeck.db'}"
+    env = {"DATABASE_URL": url}
+    for command in (("db", "upgrade"), ("seed-demo", "--runs", "60"), ("db", "downgrade", "0014_console_invites_logs")):
+        done = flask_cli(*command, extra_env=env)
+        assert done.returncode == 0, done.stderr
+    assert "cost_daily" not in tables(url)
+    done = flask_cli("db", "upgrade", extra_env=env)
+    assert done.returncode == 0, done.stderr
+    held, summed = rollup_and_records(url)
+    assert len(summed) > 10 and held == summed

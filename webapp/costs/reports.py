@@ -1,8 +1,9 @@
 """The read side of costs: the summary by day, workflow, user or model, the records list, CSV.
 
-Every figure is a SQL sum over ``cost_records`` (Numeric, never float), so the dashboard, the
-API and ``flask costs reconcile`` agree to the cent. ``saved`` is the cost that memo-cache hits
-avoided, from the records' ``saved`` column.
+Every figure is a SQL sum over ``cost_records`` (Numeric, never float), or for the dashboard's
+whole days over their daily rollup ``cost_daily`` (the same sums, kept as each record is
+written), so the dashboard, the API and ``flask costs reconcile`` agree to the cent. ``saved`` is
+the cost that memo-cache hits avoided, from the records' ``saved`` column.
 A period is ``[since, until)`` in UTC; days are UTC calendar days.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,8 @@ from sqlalchemy import Select, func, select, tuple_
 
 from webapp.clock import utcnow
 from webapp.costs.ledger import ZERO, money_text
-from webapp.costs.models import CostRecord
+from webapp.costs.models import NO_MODEL, NONE_ID, CostDaily, CostRecord
+from webapp.costs.recording import day_key
 from webapp.extensions import db
 from webapp.formatting import decimal_text, iso
 from webapp.runs.models import StepRun
@@ -42,13 +44,6 @@ def window(since: datetime | None, until: datetime | None) -> Window:
     """``until`` defaults to now, ``since`` to seven days before ``until``."""
     until = until or utcnow()
     return Window(since or until - timedelta(days=DEFAULT_DAYS), until)
-
-
-def day_key():
-    """The UTC calendar day of a record, on PostgreSQL (a date) and SQLite (``YYYY-MM-DD`` text)."""
-    if db.engine.dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", CostRecord.created_at))
-    return func.strftime("%Y-%m-%d", CostRecord.created_at)
 
 
 def day_text(day: Any) -> str:
@@ -105,24 +100,19 @@ def saving_ratio(spent: Decimal, saved: Decimal) -> str:
 
 
 def dashboard(stack_by: str, span: Window) -> dict[str, Any]:
-    """Everything /costs shows, from ONE grouped scan of the period's records.
+    """Everything /costs shows, from a few thousand rows grouped by (day, workflow, user, model).
 
-    Grouping by (day, workflow, user, model) leaves a few thousand rows even at hundreds of
-    thousands of records; totals, the chart and the three tables are sums over them. The page
-    counts records, not distinct runs (that would need a sort of every record per table); the
-    summary API gives the runs.
+    The whole UTC days of the period come from the daily rollup (``cost_daily``), whatever the
+    number of records; only a day the period cuts (its first or last, when they are not whole)
+    is summed from its records. Totals, the chart and the three tables are sums over these rows.
+    The page counts records, not distinct runs (that would need every record); the summary API
+    gives the runs.
     """
-    day = day_key().label("day")
-    rows = db.session.execute(in_window(select(
-        day, CostRecord.workflow_id, CostRecord.user_id, CostRecord.model,
-        func.sum(CostRecord.amount).label("spent"), func.coalesce(func.sum(CostRecord.saved), 0).label("saved"),
-        func.count().label("records")), span).group_by(day, CostRecord.workflow_id, CostRecord.user_id,
-                                                        CostRecord.model)).all()
     groups = {"workflow": 1, "user": 2, "model": 3}
     tables: dict[str, dict[Any, list]] = {group: {} for group in groups}
     stacks: dict[Any, dict[str, Decimal]] = {}
     spent_total, saved_total, records_total = ZERO, ZERO, 0
-    for row in rows:
+    for row in daily_rows(span):
         spent, saved = Decimal(row.spent), Decimal(row.saved)
         spent_total, saved_total, records_total = spent_total + spent, saved_total + saved, records_total + row.records
         for group, index in groups.items():
@@ -138,6 +128,38 @@ def dashboard(stack_by: str, span: Window) -> dict[str, Any]:
     }
 
 
+def whole_days(span: Window) -> tuple[datetime, datetime]:
+    """``[first, last)``: the midnights that bound the whole UTC days inside the period."""
+    first = span.since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if first < span.since:
+        first += timedelta(days=1)
+    return first, max(first, span.until.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
+
+
+def daily_rows(span: Window) -> list:
+    """``(day, workflow_id, user_id, model, spent, saved, records)`` rows covering the period exactly."""
+    first, last = whole_days(span)
+    if first == last:
+        return _record_rows(span)
+    rows = db.session.execute(select(
+        CostDaily.day, func.nullif(CostDaily.workflow_id, NONE_ID), func.nullif(CostDaily.user_id, NONE_ID),
+        func.nullif(CostDaily.model, NO_MODEL), func.sum(CostDaily.spent).label("spent"),
+        func.sum(CostDaily.saved).label("saved"), func.sum(CostDaily.records).label("records"))
+        .where(CostDaily.day >= first.date(), CostDaily.day < last.date())
+        .group_by(CostDaily.day, CostDaily.workflow_id, CostDaily.user_id, CostDaily.model)).all()
+    edges = [Window(span.since, first), Window(last, span.until)]
+    return rows + [row for edge in edges if edge.since < edge.until for row in _record_rows(edge)]
+
+
+def _record_rows(span: Window) -> list:
+    day = day_key().label("day")
+    return db.session.execute(in_window(select(
+        day, CostRecord.workflow_id, CostRecord.user_id, CostRecord.model,
+        func.sum(CostRecord.amount).label("spent"), func.coalesce(func.sum(CostRecord.saved), 0).label("saved"),
+        func.count().label("records")), span).group_by(day, CostRecord.workflow_id, CostRecord.user_id,
+                                                        CostRecord.model)).all()
+
+
 def _table(group: str, entries: dict[Any, list]) -> list[dict[str, Any]]:
     labels = _labels(group, list(entries))
     items = [{"key": key, "label": labels.get(key, "none" if key is None else str(key)), "spent": _money(spent),
@@ -147,8 +169,9 @@ def _table(group: str, entries: dict[Any, list]) -> list[dict[str, Any]]:
 
 def _chart(stack_by: str, span: Window, stacks: dict[Any, dict[str, Decimal]]) -> dict[str, Any]:
     """Spend per UTC day stacked by workflow or model: ``{"days": [...], "series": [{label, values}]}``."""
+    last = (span.until - timedelta(microseconds=1)).date()  # a period up to a midnight ends the day before
     days = [(span.since + timedelta(days=offset)).strftime("%Y-%m-%d")
-            for offset in range((span.until.date() - span.since.date()).days + 1)]
+            for offset in range((last - span.since.date()).days + 1)]
     labels = _labels(stack_by, list(stacks))
     ordered = sorted(stacks.items(), key=lambda item: sum(item[1].values()), reverse=True)
     return {"days": days, "stack_by": stack_by, "series": [

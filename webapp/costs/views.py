@@ -30,7 +30,7 @@ from webapp.workflows.models import Workflow
 from webapp.workflows.service import get_version, get_workflow
 
 bp = Blueprint("costs", __name__)
-RANGES = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
+RANGES = {"today": 1, "7d": 7, "30d": 30, "90d": 90}  # whole UTC days, today's included
 
 
 class DashboardQuery(Query):
@@ -58,7 +58,9 @@ class ExportQuery(Query):
 
 
 def span_of(range_name: str) -> reports.Window:
-    until = utcnow()
+    """The last N UTC days up to the end of today: whole days, so the dashboard reads only the
+    daily rollup, and the CSV export holds the very records the page sums (none is later than now)."""
+    until = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     return reports.Window(until - timedelta(days=RANGES[range_name]), until)
 
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select, text
 
 from webapp.clock import utcnow
+from webapp.costs import recording
 from webapp.costs.models import CostRecord
 from webapp.demo import bulk_sql
 from webapp.demo.definitions import demo_definitions
@@ -89,6 +90,7 @@ def seed_demo(runs: int, *, seed: int = 7, now: datetime | None = None) -> Seede
         statuses, steps, costs = bulk_sql.insert_runs(
             shapes, runs, seed=seed, now=now, users=users, statuses=RUN_STATUSES, topics=TOPICS, errors=ERRORS,
             outputs=OUTPUTS, first_ids=first_ids)
+        recording.roll_up(CostRecord.id >= first_ids[2])
         _after_bulk_load()
         return Seeded(len(shapes), runs, steps, costs, statuses)
     rng = random.Random(seed)  # noqa: S311 (demo data, repeatable on purpose)
@@ -108,6 +110,7 @@ def seed_demo(runs: int, *, seed: int = 7, now: datetime | None = None) -> Seede
         result.costs += len(rows.costs)
         for run in rows.runs:
             result.statuses[run[3]] = result.statuses.get(run[3], 0) + 1
+    recording.roll_up(CostRecord.id >= first_ids[2])
     return result
 
 
@@ -207,4 +210,4 @@ def _after_bulk_load() -> None:
     connection = db.session.connection()
     for table, model in (("workflow_runs", WorkflowRun), ("step_runs", StepRun), ("cost_records", CostRecord)):
         connection.execute(select(func.setval(func.pg_get_serial_sequence(table, "id"), _next_id(model), False)))
-    connection.execute(text("ANALYZE workflow_runs, step_runs, cost_records"))
+    connection.execute(text("ANALYZE workflow_runs, step_runs, cost_records, cost_daily"))

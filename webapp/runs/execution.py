@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from webapp import logs
 from webapp.clock import utcnow
-from webapp.costs import enforcement
+from webapp.costs import enforcement, recording
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
 from webapp.memory import memo
@@ -233,11 +233,11 @@ def succeed(run: WorkflowRun, step: StepRun, result: StepResult) -> None:
     if result.cost is not None:
         line = result.cost
         amount = line.amount
-        db.session.add(CostRecord(run_id=run.id, step_run_id=step.id, attempt=step.attempt, kind=line.kind,
-                                  model=line.model, units_in=line.units_in, units_out=line.units_out,
-                                  unit_price_in=line.unit_price_in, unit_price_out=line.unit_price_out,
-                                  amount=line.amount, currency=line.currency, user_id=run.triggered_by,
-                                  workflow_id=run.workflow_id, saved=memo.saved_by(result)))
+        recording.record(CostRecord(run_id=run.id, step_run_id=step.id, attempt=step.attempt, kind=line.kind,
+                                     model=line.model, units_in=line.units_in, units_out=line.units_out,
+                                     unit_price_in=line.unit_price_in, unit_price_out=line.unit_price_out,
+                                     amount=line.amount, currency=line.currency, user_id=run.triggered_by,
+                                     workflow_id=run.workflow_id, saved=memo.saved_by(result)))
         step.cost = (step.cost or Decimal("0")) + line.amount
         run.cost_total = (run.cost_total or Decimal("0")) + line.amount
     enforcement.settle_step(run, step, amount)

@@ -5,14 +5,14 @@ from decimal import Decimal
 
 from sqlalchemy import update
 
-from webapp.costs import ledger
+from webapp.costs import ledger, recording
 from webapp.costs.models import CostRecord
 from webapp.runs.models import StepRun, WorkflowRun
 
 
 def spend(db, run_id: int, step_id: int, amount: str) -> None:
-    db.session.add(CostRecord(run_id=run_id, step_run_id=step_id, attempt=1, kind="llm", model="local-small",
-                              amount=Decimal(amount)))
+    recording.record(CostRecord(run_id=run_id, step_run_id=step_id, attempt=1, kind="llm", model="local-small",
+                                amount=Decimal(amount)))
     db.session.execute(update(StepRun).where(StepRun.id == step_id).values(cost=StepRun.cost + Decimal(amount)))
     db.session.execute(update(WorkflowRun).where(WorkflowRun.id == run_id)
                        .values(cost_total=WorkflowRun.cost_total + Decimal(amount)))

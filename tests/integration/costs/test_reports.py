@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from webapp.clock import frozen_at
+from webapp.costs import recording
 from webapp.costs.models import CostRecord
 
 NOW = datetime(2026, 12, 10, 15, 0, tzinfo=UTC)
@@ -33,13 +34,12 @@ def records(db, make_workflow, make_user, redis):
         run = runs[index % len(runs)]
         step = run.steps[index % 3]
         user = rng.choice(users)
-        rows.append(CostRecord(
+        rows.append(recording.record(CostRecord(
             run_id=run.id, step_run_id=step.id, attempt=index + 1, kind="llm",
             model=rng.choice(["local-small", "local-large"]), units_in=rng.randint(1, 900),
             units_out=rng.randint(1, 90),
             amount=Decimal(rng.randint(1, 10**7)) / Decimal(10**8), user_id=user.id if user else None,
-            workflow_id=run.workflow_id, created_at=NOW - timedelta(hours=rng.randint(0, 24 * 9))))
-    db.session.add_all(rows)
+            workflow_id=run.workflow_id, created_at=NOW - timedelta(hours=rng.randint(0, 24 * 9)))))
     db.session.commit()
     return rows
 
@@ -96,8 +96,8 @@ def test_the_csv_export_holds_exactly_the_periods_records(client, db, login_as, 
         response = client.get("/costs/export.csv?range=7d")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    expected = sorted((r for r in records if NOW - timedelta(days=7) <= r.created_at < NOW),
-                      key=lambda r: (r.created_at, r.id))
+    since, until = datetime(2026, 12, 4, tzinfo=UTC), datetime(2026, 12, 11, tzinfo=UTC)  # 7 whole days to today's end
+    expected = sorted((r for r in records if since <= r.created_at < until), key=lambda r: (r.created_at, r.id))
     assert [(int(row["id"]), row["amount"], row["model"]) for row in rows] == \
         [(r.id, str(db.session.get(CostRecord, r.id).amount), r.model) for r in expected]
     assert sum(Decimal(row["amount"]) for row in rows) == sum(
