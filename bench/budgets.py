@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.engine import BIN, wait  # noqa: E402
-from bench.scratch import scratch_environment  # noqa: E402
+from bench.scratch import scratch_app  # noqa: E402
 
 
 def timed_run(slug: str, steps: int, user) -> float:
@@ -127,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
 
     workers: list[subprocess.Popen] = []
-    with scratch_environment() as env:
+    with scratch_app() as (_app, env):
         try:
             run_bench(args, env, workers)
         finally:
@@ -135,59 +135,51 @@ def main() -> None:
 
 
 def run_bench(args, env: dict[str, str], workers: list[subprocess.Popen]) -> None:
-    from flask_migrate import upgrade
-
-    from webapp import create_app
     from webapp.costs.service import create_budget
     from webapp.extensions import db
     from webapp.queues import redis_connection
     from webapp.users.service import create_user
     from webapp.workflows.service import create_workflow
 
-    app = create_app()
-    with app.app_context():
-        upgrade()
-        redis_connection().flushdb()
-        user = create_user(f"bench-{secrets.token_hex(3)}@example.com", secrets.token_urlsafe(16), role="operator")
-        step = {"uses": "llm.complete",
-                "with": {"model": "local-small", "prompt": "count these words", "max_tokens": 8}}
-        create_workflow({"name": "bench-spend", "steps": [{"id": f"s{i}", **step} for i in range(args.steps)]})
-        db.session.flush()
-        plenty = Decimal("1000000")
-        create_budget(scope="global", scope_id=None, period="day", limit=plenty, on_exceed="alert")
-        create_budget(scope="workflow", scope_id="bench-spend", period="month", limit=plenty, on_exceed="pause")
-        create_budget(scope="user", scope_id=user.id, period="total", limit=plenty, on_exceed="block")
-        db.session.commit()
-        timed = start_workers(env, args.workers, workers)
-        set_budgets(False)
-        timed_run("bench-spend", args.steps, user)  # warm-up: workers up, imports done
-        times: dict[bool, list[float]] = {False: [], True: []}
-        for index in range(args.rounds):  # none, budgets, budgets, none, ...: a drift hurts both alike
-            for active in (False, True) if index % 2 == 0 else (True, False):
-                set_budgets(active)
-                times[active].append(timed_run("bench-spend", args.steps, user))
-        none, budgets = (statistics.median(times[flag]) for flag in (False, True))
-        print(f"== {args.steps} llm.complete steps per run, {args.workers} worker processes, {args.rounds} rounds each")
-        print(f"  no budgets     median {none:6.2f}s  {args.steps / none:7.1f} steps/s  "
-              f"(runs: {', '.join(f'{t:.2f}' for t in times[False])})")
-        print(f"  three budgets  median {budgets:6.2f}s  {args.steps / budgets:7.1f} steps/s  "
-              f"(runs: {', '.join(f'{t:.2f}' for t in times[True])})")
-        pairs = [n / b for n, b in zip(times[False], times[True], strict=True)]
-        print(f"  throughput ratio budgets/none {none / budgets:5.2f}x (target >= 0.90); median of the pairs "
-              f"{statistics.median(pairs):.2f}x ({', '.join(f'{pair:.2f}x' for pair in pairs)})")
-        stop_workers(timed)
-        redis_connection().flushdb()  # what the stopped workers left queued
-        hooks = {active: statistics.median(times_ms) for active, times_ms in in_process(args, user).items()}
-        redis_connection().flushdb()  # the jobs of the runs executed here, which no worker must see
-        print(f"  in this process, one attempt after another ({args.rounds * args.steps} each way): p50 "
-              f"{hooks[False]:.2f} ms without budgets, {hooks[True]:.2f} ms with, {hooks[True] - hooks[False]:+.2f} ms")
-        counted = count_statements(args, env, workers, user)
-        more = {shape: counted[True]["shapes"].get(shape, 0) - counted[False]["shapes"].get(shape, 0)
-                for shape in {*counted[True]["shapes"], *counted[False]["shapes"]}}
-        print(f"  SQL per step in the workers: {counted[False]['statements']:.1f} statements without budgets, "
-              f"{counted[True]['statements']:.1f} with; by shape, with minus without: "
-              + ", ".join(f"{shape} {count:+.1f}" for shape, count in sorted(more.items()) if abs(count) >= 0.05))
-        redis_connection().flushdb()
+    user = create_user(f"bench-{secrets.token_hex(3)}@example.com", secrets.token_urlsafe(16), role="operator")
+    step = {"uses": "llm.complete",
+            "with": {"model": "local-small", "prompt": "count these words", "max_tokens": 8}}
+    create_workflow({"name": "bench-spend", "steps": [{"id": f"s{i}", **step} for i in range(args.steps)]})
+    db.session.flush()
+    plenty = Decimal("1000000")
+    create_budget(scope="global", scope_id=None, period="day", limit=plenty, on_exceed="alert")
+    create_budget(scope="workflow", scope_id="bench-spend", period="month", limit=plenty, on_exceed="pause")
+    create_budget(scope="user", scope_id=user.id, period="total", limit=plenty, on_exceed="block")
+    db.session.commit()
+    timed = start_workers(env, args.workers, workers)
+    set_budgets(False)
+    timed_run("bench-spend", args.steps, user)  # warm-up: workers up, imports done
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for index in range(args.rounds):  # none, budgets, budgets, none, ...: a drift hurts both alike
+        for active in (False, True) if index % 2 == 0 else (True, False):
+            set_budgets(active)
+            times[active].append(timed_run("bench-spend", args.steps, user))
+    none, budgets = (statistics.median(times[flag]) for flag in (False, True))
+    print(f"== {args.steps} llm.complete steps per run, {args.workers} worker processes, {args.rounds} rounds each")
+    print(f"  no budgets     median {none:6.2f}s  {args.steps / none:7.1f} steps/s  "
+          f"(runs: {', '.join(f'{t:.2f}' for t in times[False])})")
+    print(f"  three budgets  median {budgets:6.2f}s  {args.steps / budgets:7.1f} steps/s  "
+          f"(runs: {', '.join(f'{t:.2f}' for t in times[True])})")
+    pairs = [n / b for n, b in zip(times[False], times[True], strict=True)]
+    print(f"  throughput ratio budgets/none {none / budgets:5.2f}x (target >= 0.90); median of the pairs "
+          f"{statistics.median(pairs):.2f}x ({', '.join(f'{pair:.2f}x' for pair in pairs)})")
+    stop_workers(timed)
+    redis_connection().flushdb()  # what the stopped workers left queued
+    hooks = {active: statistics.median(times_ms) for active, times_ms in in_process(args, user).items()}
+    redis_connection().flushdb()  # the jobs of the runs executed here, which no worker must see
+    print(f"  in this process, one attempt after another ({args.rounds * args.steps} each way): p50 "
+          f"{hooks[False]:.2f} ms without budgets, {hooks[True]:.2f} ms with, {hooks[True] - hooks[False]:+.2f} ms")
+    counted = count_statements(args, env, workers, user)
+    more = {shape: counted[True]["shapes"].get(shape, 0) - counted[False]["shapes"].get(shape, 0)
+            for shape in {*counted[True]["shapes"], *counted[False]["shapes"]}}
+    print(f"  SQL per step in the workers: {counted[False]['statements']:.1f} statements without budgets, "
+          f"{counted[True]['statements']:.1f} with; by shape, with minus without: "
+          + ", ".join(f"{shape} {count:+.1f}" for shape, count in sorted(more.items()) if abs(count) >= 0.05))
 
 
 if __name__ == "__main__":

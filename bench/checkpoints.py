@@ -20,12 +20,10 @@ import json
 import sys
 from pathlib import Path
 
-from redis import Redis
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_environment  # noqa: E402
+from bench.scratch import scratch_app  # noqa: E402
 
 
 def fan_out(name: str, steps: int) -> dict:
@@ -69,29 +67,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
-    with scratch_environment() as env:
-        Redis.from_url(env["REDIS_URL"]).flushdb()
-        try:
-            from flask_migrate import upgrade
-
-            from webapp import create_app
-
-            app = create_app({"TESTING": True})
-            with app.app_context():
-                upgrade()
-                half, full = measure(args.steps // 2), measure(args.steps)
-            print("fan-out of N template.render steps, one auto checkpoint per completed step")
-            print(f"{'N':>5} {'checkpoints':>12} {'references':>11} {'outputs once':>13} {'as full copies':>15}")
-            for steps, figures in ((args.steps // 2, half), (args.steps, full)):
-                print(f"{steps:>5} {figures['checkpoints']:>12} {figures['references']:>9} B "
-                      f"{figures['outputs_once']:>11} B {figures['copies']:>13} B")
-            print(f"growth from N/2 to N: references x{full['references'] / half['references']:.2f}, "
-                  f"full copies x{full['copies'] / half['copies']:.2f}")
-            print(f"at N={args.steps}: references + outputs once = {full['references'] + full['outputs_once']} B, "
-                  f"{full['copies'] / (full['references'] + full['outputs_once']):.0f}x less than full copies")
-        finally:
-            Redis.from_url(env["REDIS_URL"]).flushdb()
-
+    with scratch_app(config={"TESTING": True}):
+        half, full = measure(args.steps // 2), measure(args.steps)
+    print("fan-out of N template.render steps, one auto checkpoint per completed step")
+    print(f"{'N':>5} {'checkpoints':>12} {'references':>11} {'outputs once':>13} {'as full copies':>15}")
+    for steps, figures in ((args.steps // 2, half), (args.steps, full)):
+        print(f"{steps:>5} {figures['checkpoints']:>12} {figures['references']:>9} B "
+              f"{figures['outputs_once']:>11} B {figures['copies']:>13} B")
+    print(f"growth from N/2 to N: references x{full['references'] / half['references']:.2f}, "
+          f"full copies x{full['copies'] / half['copies']:.2f}")
+    print(f"at N={args.steps}: references + outputs once = {full['references'] + full['outputs_once']} B, "
+          f"{full['copies'] / (full['references'] + full['outputs_once']):.0f}x less than full copies")
 
 if __name__ == "__main__":
     main()

@@ -28,13 +28,11 @@ import sys
 import time
 from pathlib import Path
 
-from redis import Redis
-
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_environment  # noqa: E402
+from bench.scratch import scratch_app  # noqa: E402
 
 SIZES = (100, 1000, 5000)
 
@@ -147,21 +145,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    with scratch_environment() as env:
-        Redis.from_url(env["REDIS_URL"]).flushdb()
-        try:
-            from flask_migrate import upgrade
-
-            from webapp import create_app
-
-            app = create_app({"TESTING": True})
-            with app.app_context():
-                upgrade()
-                planning(args.repeat)
-                fan_out(args.items, args.workers, dict(os.environ))
-        finally:
-            Redis.from_url(env["REDIS_URL"]).flushdb()
-
+    with scratch_app(config={"TESTING": True}):
+        planning(args.repeat)
+        fan_out(args.items, args.workers, dict(os.environ))
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,7 @@
     .venv/bin/python bench/events.py [--events 2000] [--rounds 5] [--samples 300] [--poll 0.5]
 
 Creates and drops its own database on BENCH_DATABASE_URL's server; Redis is BENCH_REDIS_URL
-(db 13 by default), RabbitMQ BENCH_AMQP_URL.
+(db 13 by default, flushed before and after), RabbitMQ BENCH_AMQP_URL.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ import pika
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_environment  # noqa: E402
+from bench.scratch import scratch_app  # noqa: E402
 
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 SUBJECTS = 100  # throughput events are spread over this many runs (a wave holds one event per run)
@@ -165,24 +165,16 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.5)
     args = parser.parse_args()
 
-    with scratch_environment("redis://127.0.0.1:6379/13", EVENTS_POLL_SECONDS=str(args.poll)):
-        run_bench(args)
+    with scratch_app("redis://127.0.0.1:6379/13", EVENTS_POLL_SECONDS=str(args.poll)) as (app, _env):
+        run_bench(args, app)
 
 
-def run_bench(args) -> None:
-    from flask_migrate import upgrade
-
-    from webapp import create_app
+def run_bench(args, app) -> None:
     from webapp.extensions import db
 
-    app = create_app()
-    with app.app_context():
-        upgrade()
-        throughput(app, db, args.events, args.rounds)
-        notify = latency(app, db, args.samples, listen=True)
-        poll = latency(app, db, max(20, args.samples // 10), listen=False)
-        db.session.remove()
-        db.engine.dispose()
+    throughput(app, db, args.events, args.rounds)
+    notify = latency(app, db, args.samples, listen=True)
+    poll = latency(app, db, max(20, args.samples // 10), listen=False)
     for label, samples in ((f"LISTEN/NOTIFY ({len(notify)} events)", notify),
                            (f"poll every {args.poll}s ({len(poll)} events)", poll)):
         p50, p95, p99 = percentiles(samples)

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_environment  # noqa: E402
+from bench.scratch import scratch_app  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LATENCY_SAMPLES = 5000
@@ -247,24 +247,16 @@ def main() -> None:
     args = parser.parse_args()
 
     workers: list[subprocess.Popen] = []
-    with scratch_environment(MEMORY_L1_MAX_ENTRIES=str(ZIPF_KEYS // 10)) as env:
+    with scratch_app(MEMORY_L1_MAX_ENTRIES=str(ZIPF_KEYS // 10)) as (app, env):
+        from webapp.memory.store import memory
+
         try:
-            from flask_migrate import upgrade
-
-            from webapp import create_app
-            from webapp.memory.store import memory
-
-            app = create_app()
-            with app.app_context():
-                upgrade()
-                memory().redis.flushdb()
-                latency(app)
-                if args.reads:
-                    zipf(app, args.reads)
-                if args.memo_runs:
-                    memo(app, env, args.memo_runs, workers)
-                memory().redis.flushdb()
-                memory().close()
+            latency(app)
+            if args.reads:
+                zipf(app, args.reads)
+            if args.memo_runs:
+                memo(app, env, args.memo_runs, workers)
+            memory().close()
         finally:
             for worker in workers:
                 worker.terminate()
