@@ -46,5 +46,6 @@ def shape(statement: str) -> str:
 
 @event.listens_for(Pool, "checkout")
 def _checkout(dbapi_connection, record, proxy) -> None:
-    """A checkout is a round trip too when ``pool_pre_ping`` is on (its ping is no statement)."""
+    """A checkout can be a round trip too: a connection idle for a while is pinged first
+    (webapp/db_ping.py; the ping is no statement)."""
     client().hincrby(KEY, "checkouts", 1)

@@ -56,11 +56,15 @@ def fill_development_secrets(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     import webapp.models  # noqa: F401  (complete metadata before migrate binds to it)
     from webapp.auth.identity import init_identity
+    from webapp.db_ping import ping_when_idle
     from webapp.security import register_security
     from webapp.sessions_teardown import register_session_teardown
     from webapp.steps.registry import load_plugins as load_step_plugins
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_when_idle(engine)
     register_session_teardown(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)

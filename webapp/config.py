@@ -202,7 +202,7 @@ def load_settings(environ: Mapping[str, str], instance_path: str) -> dict[str, A
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "flowdeck_session",
         "WTF_CSRF_TIME_LIMIT": None,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},  # connections are pinged when they sat idle (webapp/db_ping.py)
     }
 
 

@@ -18,32 +18,37 @@ from webapp.workflows.templating import make_scope
 
 
 def reserve_step(run, step, uses: str, with_: dict[str, Any], outputs: dict[str, Any],
-                 scope_run: dict[str, Any]) -> ledger.Refusal | None:
-    """Reserve the attempt's upper bound, or hold and pause the run on refusal.
+                 scope_run: dict[str, Any]) -> ledger.Refusal | bool:
+    """Reserve the attempt's upper bound: whether it reserved anything, or the refusal (and the
+    run held and paused).
 
     The caller holds the run's lock and commits either way. Nothing is computed when no
     budget applies; free steps (no estimate, or 0), and steps whose inputs do not render (the
-    attempt fails on them), reserve nothing and are never held.
+    attempt fails on them), reserve nothing and are never held. An attempt that reserved
+    nothing has nothing to close when it settles (``settle_step(..., reserved=False)``).
     """
     budgets = ledger.applicable_rules(run.workflow_id, run.triggered_by)
     if not budgets:
-        return None
+        return False
     amount = step_upper_bound(uses, with_, make_scope(run.params, outputs, scope_run))
     if not amount:
-        return None
+        return False
     reserve = partial(ledger.reserve, budgets, amount, run_id=run.id, step_run_id=step.id, attempt=step.attempt)
     refusal = reserve()
     if refusal is not None and refusal.budget.id in (overridden := holds.overridden_budgets(run.id)):
         refusal = reserve(overridden=overridden)  # an admin let this run past that budget
     if refusal is not None:
         holds.hold_run(run, step.step_key, refusal)
-    return refusal
+        return refusal
+    return True
 
 
-def settle_step(run, step, actual: Decimal) -> None:
+def settle_step(run, step, actual: Decimal, *, reserved: bool = True) -> None:
     """The attempt finished and spent ``actual``: its reservations become that spend, and every
-    budget that applies now is charged it (one created while the step ran included)."""
-    ledger.settle(step.id, step.attempt, actual, workflow_id=run.workflow_id, user_id=run.triggered_by)
+    budget that applies now is charged it (one created while the step ran included).
+    ``reserved=False``: the attempt's claim reserved nothing, so there is nothing to close."""
+    ledger.settle(step.id, step.attempt, actual, workflow_id=run.workflow_id, user_id=run.triggered_by,
+                  reserved=reserved)
 
 
 def release_step(step) -> None:

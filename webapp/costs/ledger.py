@@ -285,12 +285,15 @@ def _close(step_run_id: int, attempt: int, actual: Decimal, status: str) -> list
 
 
 def settle(step_run_id: int, attempt: int, actual: Decimal, *, workflow_id: int | None,
-           user_id: int | None) -> None:
+           user_id: int | None, reserved: bool = True) -> None:
     """Turn the attempt's reservations into spend of ``actual``, and charge ``actual`` to every
     other budget that applies now (one created while the step ran, or any budget when the kind
-    declares no estimate), in its current period."""
+    declares no estimate), in its current period.
+
+    ``reserved=False`` says the attempt booked no reservation (its claim found nothing to
+    reserve), which saves the closing statement: a free step with no budget sends none."""
     actual = money(actual)
-    reserved_on = {row.budget_id for row in _close(step_run_id, attempt, actual, "settled")}
+    reserved_on = {row.budget_id for row in _close(step_run_id, attempt, actual, "settled")} if reserved else set()
     if actual <= 0:
         return
     unreserved = [rule for rule in applicable_rules(workflow_id, user_id) if rule.id not in reserved_on]

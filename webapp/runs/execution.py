@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from webapp import logs
 from webapp.clock import utcnow
 from webapp.costs import enforcement, recording
+from webapp.costs.ledger import Refusal
 from webapp.costs.models import CostRecord
 from webapp.extensions import db
 from webapp.memory import memo
@@ -65,6 +66,7 @@ class Attempt:
     outputs: dict[str, Any]
     run: dict[str, Any]
     memo_plan: memo.MemoPlan | None = None  # a step with cache: {ttl} (webapp/memory/memo.py)
+    reserved: bool = True  # whether the claim reserved budget, which the record must then close
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def execute_step(step_run_id: int, job_id: str, *, run_id: int | None = None) ->
         with attempt_logs.capture() as captured:
             outcome = perform(attempt)
         attempt_logs.save(step_run_id, attempt.attempt, captured)
-        record_outcome(step_run_id, job_id, outcome, run_id=attempt.run_id)
+        record_outcome(step_run_id, job_id, outcome, run_id=attempt.run_id, reserved=attempt.reserved)
 
 
 def claim(step_run_id: int, job_id: str, run_id: int | None = None) -> Attempt | None:
@@ -115,8 +117,9 @@ def claim(step_run_id: int, job_id: str, run_id: int | None = None) -> Attempt |
     # Memoization before budgets: a result already stored spends nothing, so it reserves nothing.
     memo_plan = memo.plan(spec, run.params, outputs, scope_run)
     # Budgets: reserve the attempt's upper bound first; a refusal holds the run, the step stays queued.
-    if (memo_plan is None or memo_plan.hit is None) and enforcement.reserve_step(
-            run, step, spec.uses, spec.with_, outputs, scope_run) is not None:
+    reserved = (memo_plan is None or memo_plan.hit is None) and enforcement.reserve_step(
+        run, step, spec.uses, spec.with_, outputs, scope_run)
+    if isinstance(reserved, Refusal):
         db.session.commit()
         return None
     now, worker = utcnow(), f"{socket.gethostname()}:{os.getpid()}"
@@ -125,7 +128,7 @@ def claim(step_run_id: int, job_id: str, run_id: int | None = None) -> Attempt |
                                job_id=job_id, queue=spec.queue, worker=worker, queued_at=step.queued_at,
                                started_at=now))
     attempt = Attempt(run.id, step.id, step.step_key, step.attempt, spec.uses, spec.with_, step_timeout(spec),
-                      run.params, outputs, scope_run, memo_plan)
+                      run.params, outputs, scope_run, memo_plan, reserved)
     db.session.commit()
     return attempt
 
@@ -174,7 +177,8 @@ def time_limit(seconds: int) -> BaseDeathPenalty:
     return BaseDeathPenalty(seconds, StepTimedOut)
 
 
-def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *, run_id: int) -> None:
+def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *, run_id: int,
+                   reserved: bool = True) -> None:
     """Save the outcome, riding out transient database errors (a disconnect, a restart, a
     deadlock, a serialization failure) with a bounded backoff of about 16 s.
 
@@ -184,7 +188,7 @@ def record_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure,
     """
     for delay in (*RECORD_RETRY_DELAYS, None):
         try:
-            save_outcome(step_run_id, job_id, outcome, run_id=run_id)
+            save_outcome(step_run_id, job_id, outcome, run_id=run_id, reserved=reserved)
             return
         except DBAPIError as error:
             db.session.rollback()
@@ -202,8 +206,10 @@ def transient(error: DBAPIError) -> bool:
         error.orig, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected)
 
 
-def save_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *, run_id: int) -> None:
-    """Save the outcome under the run's lock and the step's, both taken by one statement."""
+def save_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *, run_id: int,
+                 reserved: bool = True) -> None:
+    """Save the outcome under the run's lock and the step's, both taken by one statement.
+    ``reserved=False``: the claim reserved no budget, so a success has no reservation to close."""
     run, step = lock_run_and_step(run_id, step_run_id, mode="record")
     if step is None:  # the run was deleted while the step ran
         db.session.rollback()
@@ -215,7 +221,7 @@ def save_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *
     if isinstance(outcome, SpawnChildren):  # task.decompose: the engine starts and waits for child runs
         children.spawn(run, step, outcome)
     elif isinstance(outcome, StepResult):
-        succeed(run, step, outcome)
+        succeed(run, step, outcome, reserved=reserved)
     else:
         fail_attempt(run, step, outcome)
     db.session.commit()
@@ -228,7 +234,7 @@ def close_attempt(step: StepRun, status: str, **fields: Any) -> None:
                        .values(status=status, finished_at=utcnow(), **fields))
 
 
-def succeed(run: WorkflowRun, step: StepRun, result: StepResult) -> None:
+def succeed(run: WorkflowRun, step: StepRun, result: StepResult, *, reserved: bool = True) -> None:
     amount = Decimal("0")
     if result.cost is not None:
         line = result.cost
@@ -240,14 +246,14 @@ def succeed(run: WorkflowRun, step: StepRun, result: StepResult) -> None:
                                      workflow_id=run.workflow_id, saved=memo.saved_by(result)))
         step.cost = (step.cost or Decimal("0")) + line.amount
         run.cost_total = (run.cost_total or Decimal("0")) + line.amount
-    enforcement.settle_step(run, step, amount)
+    enforcement.settle_step(run, step, amount, reserved=reserved)
     close_attempt(step, "succeeded", output=result.output, cost=amount,
                   output_bytes=len(json.dumps(result.output, default=str)))
     step.cache_hit = isinstance(result, memo.CachedResult)
     memo.after_success(result)
     move_step(step, "succeeded", output=result.output, error=None, finished_at=utcnow())
     take_checkpoint(run, completed=step)
-    advance(run)
+    advance(run, after=step)
 
 
 def fail_attempt(run: WorkflowRun, step: StepRun, failure: Failure, *, crashed: bool = False) -> None:
@@ -272,4 +278,4 @@ def fail_attempt(run: WorkflowRun, step: StepRun, failure: Failure, *, crashed: 
         log.info("step %s: retry %s of %s in %ss (%s)", step.step_key, step.retries, spec.retry_max, delay,
                  failure.error)
     else:
-        advance(run)
+        advance(run, after=step)

@@ -45,12 +45,24 @@ class Plan:
         needs = {step.id: list(step.needs) for step in self.steps}
         return {step.id: frozenset(graph.ancestors(needs, step.id)) for step in self.steps}
 
+    @cached_property
+    def _dependents(self) -> dict[str, tuple[str, ...]]:
+        found: dict[str, list[str]] = {step.id: [] for step in self.steps}
+        for step in self.steps:
+            for name in step.needs:
+                found[name].append(step.id)
+        return {name: tuple(ids) for name, ids in found.items()}
+
     def spec(self, step_id: str) -> StepSpec:
         return self._by_id[step_id]
 
     def ancestors(self, step_id: str) -> frozenset[str]:
         """Every step that ``step_id`` needs, directly or not: all that its templates may read."""
         return self._upstream[step_id]
+
+    def dependents(self, step_id: str) -> tuple[str, ...]:
+        """The steps that need ``step_id`` directly, in definition order."""
+        return self._dependents[step_id]
 
     def descendants(self, step_id: str) -> set[str]:
         """Every step that depends on ``step_id``, directly or not."""

@@ -1,0 +1,68 @@
+"""A step's record advances only what depends on it, and still ends the run when it should.
+
+Run in this process (no worker): each step is claimed and its outcome saved as a worker would.
+The definition lists the steps out of order, so nothing relies on the order of the list.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from webapp.runs import actions, execution
+from webapp.runs.models import StepRun, WorkflowRun
+from webapp.steps.base import StepResult
+
+DEFINITION = {"name": "graph", "steps": [
+    {"id": "d", "uses": "template.render", "needs": ["c"], "with": {"template": "d"}},
+    {"id": "c", "uses": "template.render", "needs": ["b"], "with": {"template": "c"}},
+    {"id": "e", "uses": "template.render", "needs": ["a", "x"], "with": {"template": "e"}},
+    {"id": "b", "uses": "template.render", "needs": ["a"], "with": {"template": "b"}},
+    {"id": "a", "uses": "template.render", "with": {"template": "a"}},
+    {"id": "x", "uses": "template.render", "with": {"template": "x"}},
+]}
+
+
+def statuses(db, run_id: int) -> dict[str, str]:
+    db.session.rollback()
+    return dict(db.session.execute(select(StepRun.step_key, StepRun.status).where(StepRun.run_id == run_id)).all())
+
+
+def finish(db, run_id: int, key: str, outcome) -> None:
+    """Claim step ``key``'s current attempt and save ``outcome`` for it."""
+    step = db.session.scalars(select(StepRun).where(StepRun.run_id == run_id, StepRun.step_key == key)).one()
+    step_id, job_id = step.id, step.rq_job_id
+    db.session.rollback()
+    attempt = execution.claim(step_id, job_id, run_id)
+    assert attempt is not None
+    execution.save_outcome(step_id, job_id, outcome, run_id=run_id, reserved=attempt.reserved)
+
+
+def run_status(db, run_id: int) -> str:
+    db.session.rollback()
+    return db.session.scalar(select(WorkflowRun.status).where(WorkflowRun.id == run_id))
+
+
+def test_a_success_queues_the_steps_it_decides_and_no_other(db, redis, make_workflow, operator):
+    make_workflow(DEFINITION)
+    run_id = actions.trigger_run("graph", {}, operator)[0].id
+    db.session.commit()
+    assert statuses(db, run_id) == {"a": "queued", "x": "queued", "b": "pending", "c": "pending",
+                                    "d": "pending", "e": "pending"}
+    finish(db, run_id, "a", StepResult(output="a"))
+    assert statuses(db, run_id) == {"a": "succeeded", "x": "queued", "b": "queued", "c": "pending",
+                                    "d": "pending", "e": "pending"}
+    for key in ("x", "b", "e", "c", "d"):
+        finish(db, run_id, key, StepResult(output=key))
+    assert set(statuses(db, run_id).values()) == {"succeeded"}
+    assert run_status(db, run_id) == "succeeded"
+
+
+def test_a_failure_skips_everything_downstream_transitively_then_the_run_fails(db, redis, make_workflow, operator):
+    make_workflow(DEFINITION)
+    run_id = actions.trigger_run("graph", {}, operator)[0].id
+    db.session.commit()
+    finish(db, run_id, "a", execution.Failure("boom", retryable=False))
+    assert statuses(db, run_id) == {"a": "failed", "x": "queued", "b": "skipped", "c": "skipped",
+                                    "d": "skipped", "e": "skipped"}
+    assert run_status(db, run_id) == "running"  # x still runs
+    finish(db, run_id, "x", StepResult(output="x"))
+    assert run_status(db, run_id) == "failed"
