@@ -10,16 +10,24 @@ against the target (p95 < 150 ms), with ids and cursors picked from each databas
 
 The ratio shows how much a page slows down with a hundred times more data (1.0 = not at all),
 and a page must stay within ``FLAT_RATIO`` of its baseline. Both sizes are timed in the same
-stretch of time: page by page, blocks of ``--block`` requests go to one app then the other, the
-order reversed every round, so load from other processes on this shared machine falls on both
-alike (timing the baseline first and the full size minutes later made the ratio follow the
-machine's load, not the data). The two apps share the Redis db, so the Overview's shared cache
-is emptied before each block and refilled by an untimed request from that block's own app.
-A page whose route does not exist yet is skipped with a note. It exits 1, after naming each
+stretch of time: page by page, turns of ``--block`` requests (default 1) go to one app then the
+other, the order reversed every round, so load from other processes on this shared machine falls
+on both alike (timing the baseline first and the full size minutes later made the ratio follow
+the machine's load, not the data). One request per turn is the fairest: a burst of load that
+slows two requests in a row then slows one of each size. With both sides on the same 1,000 runs
+(``--runs 1000``, 30 requests, load average about 2) the ratios read 0.70x to 1.31x over two
+runs with turns of 1, and 0.51x to over 1.5x over three with turns of 5. The two apps share
+the Redis db, so the Overview's shared cache is emptied before each turn and refilled by an
+untimed request from that turn's own app.
+While timing, the context of a bare app is the current one, so every request pushes and pops
+its own app's context and Flask-SQLAlchemy session, as a served request does: a request to the
+app whose context ``scratch_app`` entered would otherwise reuse that context, and so one session
+and its identity map, across requests (one size served from objects already loaded, the other
+not). A page whose route does not exist yet is skipped with a note. It exits 1, after naming each
 page and why, when a page answers anything but a 200 (or raises) or misses its target or the
 ratio.
 
-    .venv/bin/python bench/console.py [--runs 100000] [--baseline-runs 1000] [--requests 60] [--block 5]
+    .venv/bin/python bench/console.py [--runs 100000] [--baseline-runs 1000] [--requests 60] [--block 1]
 
 BENCH_DATABASE_URL names the server (default: the local test server); BENCH_REDIS_URL the
 Redis db the Overview reads queue depth from (default db 10, flushed before and after).
@@ -37,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from flask import Flask
 from redis import Redis
 from sqlalchemy.engine import make_url
 from werkzeug.exceptions import NotFound
@@ -136,7 +145,7 @@ class Side:
 def forget_shared_cache(redis: Redis) -> None:
     """Both apps share the bench's Redis db, and the Overview caches its figures there for
     everyone (webapp/console/cache.py): without this, one size would be timed reading the
-    other's figures. After it, the block's untimed first request caches this side's own."""
+    other's figures. After it, the turn's untimed first request caches this side's own."""
     keys = redis.keys(OVERVIEW_KEY.format(window="*"))
     if keys:
         redis.delete(*keys)
@@ -145,22 +154,21 @@ def forget_shared_cache(redis: Redis) -> None:
 def measure_interleaved(sides: list[Side], label: str, count: int, block: int, redis: Redis) -> None:
     """Time one page on every side in turns of ``block`` requests, the order reversed every
     round (small, large, large, small, ...), so the machine's load falls on both sizes alike;
-    each side gets up to 10 untimed requests first and one untimed request before each block."""
-    path = {side.runs: side.paths[label] for side in sides}
-    samples: dict[int, list[float]] = {side.runs: [] for side in sides}
+    each side gets up to 10 untimed requests first and one untimed request before each turn."""
+    samples: dict[int, list[float]] = {id(side): [] for side in sides}
     for side in sides:
         forget_shared_cache(redis)
         for _ in range(min(10, count)):
-            answered(side.client.get(path[side.runs]))
+            answered(side.client.get(side.paths[label]))
     order = list(sides)
-    while len(samples[order[0].runs]) < count:
+    while len(samples[id(order[0])]) < count:
         for side in order:
             forget_shared_cache(redis)
-            answered(side.client.get(path[side.runs]))
-            samples[side.runs] += timed(side.client, path[side.runs], min(block, count - len(samples[side.runs])))
+            answered(side.client.get(side.paths[label]))
+            samples[id(side)] += timed(side.client, side.paths[label], min(block, count - len(samples[id(side)])))
         order.reverse()
     for side in sides:
-        side.results[label] = percentiles(samples[side.runs])
+        side.results[label] = percentiles(samples[id(side)])
 
 
 def measure_all(sides: list[Side], count: int, block: int, redis: Redis) -> None:
@@ -228,10 +236,11 @@ def run(runs: int, baseline_runs: int, count: int, block: int) -> list[str]:
         with scratch_app("redis://127.0.0.1:6379/10", settings[0], **settings[1]) as (large_app, large_env):
             large = seeded_side(runs, baseline_runs, large_env, large_app)
             print(f"measuring {count} requests per page at {baseline_runs} and {runs} runs, "
-                  f"alternating blocks of {block}")
+                  f"in alternating turns of {block}")
             redis = Redis.from_url(large_env["REDIS_URL"])
             try:
-                measure_all([small, large], count, block, redis)
+                with Flask(__name__).app_context():  # neither app's, so each request has its own (see above)
+                    measure_all([small, large], count, block, redis)
             finally:
                 redis.close()
     return report(small.results, large.results, baseline_runs)
@@ -268,7 +277,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--baseline-runs", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=60)
-    parser.add_argument("--block", type=int, default=5, help="requests per turn of one size")
+    parser.add_argument("--block", type=int, default=1, help="requests per turn of one size")
     args = parser.parse_args()
     failures = run(args.runs, args.baseline_runs, args.requests, args.block)
     if not failures:
