@@ -1,4 +1,4 @@
-"""runs: a partial index on a run's child runs (parent_run_id, id), for the run page and the cascade
+"""runs: a partial index on a run's child runs (parent_run_id, id), read by every run page
 
 Revision ID: 0016_child_runs_parent_index
 Revises: 0015_cost_daily
