@@ -1,17 +1,33 @@
 """Benchmark the console pages at 100,000 runs / ~1,000,000 step rows on PostgreSQL.
 
-Creates its own database ``flowdeck_bench_<random>`` (dropped at the end), seeds it with
-``flask seed-demo``'s code, logs an operator in with the Flask test client and prints p50/p95 of
-the Overview, ``/runs`` (first page, a filtered page, a deep page via cursor), a run page,
-``/workflows``, a workflow page, ``/costs``, ``/health``, ``/workers``, ``/events``,
-``/decompositions`` and ``/memory`` against the target (p95 < 150 ms). The baseline is the same
-pages measured in the same process after seeding only ``--baseline-runs`` runs: the ratio
-shows how much the pages slow down with a hundred times more data (1.0 = not at all), and a
-page must stay within ``FLAT_RATIO`` of it. A page whose route does not exist yet is skipped
-with a note. It exits 1, after naming each page and why, when a page answers anything but a
-200 (or raises) or misses its target or the ratio.
+Creates two databases ``flowdeck_bench_<random>`` (dropped at the end), one app on each in this
+process (Flask-SQLAlchemy keeps an engine per app), seeds one with ``--baseline-runs`` runs and
+the other with the same runs plus enough for ``--runs``, with ``flask seed-demo``'s code, logs an
+operator in to each with the Flask test client and prints p50/p95 of the Overview, ``/runs``
+(first page, a filtered page, a deep page via cursor), a run page, ``/workflows``, a workflow
+page, ``/costs``, ``/health``, ``/workers``, ``/events``, ``/decompositions`` and ``/memory``
+against the target (p95 < 150 ms), with ids and cursors picked from each database's own data.
 
-    .venv/bin/python bench/console.py [--runs 100000] [--baseline-runs 1000] [--requests 60]
+The ratio shows how much a page slows down with a hundred times more data (1.0 = not at all),
+and a page must stay within ``FLAT_RATIO`` of its baseline. Both sizes are timed in the same
+stretch of time: page by page, turns of ``--block`` requests (default 1) go to one app then the
+other, the order reversed every round, so load from other processes on this shared machine falls
+on both alike (timing the baseline first and the full size minutes later made the ratio follow
+the machine's load, not the data). One request per turn is the fairest: a burst of load that
+slows two requests in a row then slows one of each size. With both sides on the same 1,000 runs
+(``--runs 1000``, 30 requests, load average about 2) the ratios read 0.70x to 1.31x over two
+runs with turns of 1, and 0.51x to over 1.5x over three with turns of 5. The two apps share
+the Redis db, so the Overview's shared cache is emptied before each turn and refilled by an
+untimed request from that turn's own app.
+While timing, the context of a bare app is the current one, so every request pushes and pops
+its own app's context and Flask-SQLAlchemy session, as a served request does: a request to the
+app whose context ``scratch_app`` entered would otherwise reuse that context, and so one session
+and its identity map, across requests (one size served from objects already loaded, the other
+not). A page whose route does not exist yet is skipped with a note. It exits 1, after naming each
+page and why, when a page answers anything but a 200 (or raises) or misses its target or the
+ratio.
+
+    .venv/bin/python bench/console.py [--runs 100000] [--baseline-runs 1000] [--requests 60] [--block 1]
 
 BENCH_DATABASE_URL names the server (default: the local test server); BENCH_REDIS_URL the
 Redis db the Overview reads queue depth from (default db 10, flushed before and after).
@@ -24,15 +40,21 @@ import secrets
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
+from flask import Flask
+from redis import Redis
 from sqlalchemy.engine import make_url
 from werkzeug.exceptions import NotFound
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.scratch import scratch_app  # noqa: E402
+from webapp.console.cache import KEY as OVERVIEW_KEY  # noqa: E402
+from webapp.extensions import db  # noqa: E402
 
 TARGET_P95_MS = 150.0
 TARGETS_P95_MS = {"/metrics scrape": 50.0}  # a scrape must stay far below Prometheus' timeout
@@ -46,10 +68,8 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[94]
 
 
-def measure(client, path: str, count: int) -> list[float]:
-    """``count`` timed requests after up to 10 untimed ones; every answer must be a 200."""
-    for _ in range(min(10, count)):
-        answered(client.get(path))
+def timed(client, path: str, count: int) -> list[float]:
+    """``count`` timed requests; every answer must be a 200."""
     samples = []
     for _ in range(count):
         started = time.perf_counter()
@@ -111,20 +131,61 @@ def exists(app, path: str) -> bool:
 Measured = tuple[float, float] | str  # (p50, p95) in ms, or why the page failed
 
 
-def measure_all(app, db, client, count: int) -> dict[str, Measured]:
-    results: dict[str, Measured] = {}
-    for label, path in pages(app, db):
-        if not exists(app, path):
-            print(f"  {label:<32} skipped: {path.split('?')[0]} does not exist yet")
+@dataclass
+class Side:
+    """One data size: its app, its logged-in client and the pages picked from its data."""
+
+    runs: int
+    app: Any
+    client: Any
+    paths: dict[str, str]
+    results: dict[str, Measured] = field(default_factory=dict)
+
+
+def forget_shared_cache(redis: Redis) -> None:
+    """Both apps share the bench's Redis db, and the Overview caches its figures there for
+    everyone (webapp/console/cache.py): without this, one size would be timed reading the
+    other's figures. After it, the turn's untimed first request caches this side's own."""
+    keys = redis.keys(OVERVIEW_KEY.format(window="*"))
+    if keys:
+        redis.delete(*keys)
+
+
+def measure_interleaved(sides: list[Side], label: str, count: int, block: int, redis: Redis) -> None:
+    """Time one page on every side in turns of ``block`` requests, the order reversed every
+    round (small, large, large, small, ...), so the machine's load falls on both sizes alike;
+    each side gets up to 10 untimed requests first and one untimed request before each turn."""
+    samples: dict[int, list[float]] = {id(side): [] for side in sides}
+    for side in sides:
+        forget_shared_cache(redis)
+        for _ in range(min(10, count)):
+            answered(side.client.get(side.paths[label]))
+    order = list(sides)
+    while len(samples[id(order[0])]) < count:
+        for side in order:
+            forget_shared_cache(redis)
+            answered(side.client.get(side.paths[label]))
+            samples[id(side)] += timed(side.client, side.paths[label], min(block, count - len(samples[id(side)])))
+        order.reverse()
+    for side in sides:
+        side.results[label] = percentiles(samples[id(side)])
+
+
+def measure_all(sides: list[Side], count: int, block: int, redis: Redis) -> None:
+    for label in sides[0].paths:
+        if not exists(sides[0].app, sides[0].paths[label]):
+            print(f"  {label:<32} skipped: {sides[0].paths[label].split('?')[0]} does not exist yet")
             continue
         try:
-            results[label] = percentiles(measure(client, path, count))
+            measure_interleaved(sides, label, count, block, redis)
         except PageFailed as failed:
-            results[label] = str(failed)
+            for side in sides:
+                side.results[label] = str(failed)
         except Exception as error:  # noqa: BLE001 (the test client raises what the view raised: report it, go on)
-            db.session.rollback()
-            results[label] = f"raised {type(error).__name__}: {error}"
-    return results
+            for side in sides:
+                with side.app.app_context():
+                    db.session.rollback()
+                side.results[label] = f"raised {type(error).__name__}: {error}"
 
 
 def vacuum(database_url: str) -> None:
@@ -138,7 +199,6 @@ def vacuum(database_url: str) -> None:
 
 
 def log_in(app, client) -> None:
-    from webapp.extensions import db
     from webapp.users.service import create_user
 
     user = create_user(f"bench-{secrets.token_hex(3)}@example.com", PASSWORD, role="operator")
@@ -148,29 +208,42 @@ def log_in(app, client) -> None:
     assert response.status_code == 302, "login failed"
 
 
-def run(runs: int, baseline_runs: int, count: int) -> list[str]:
-    """Measure every page at ``baseline_runs`` then at ``runs``, print the table; the failures."""
-    with scratch_app("redis://127.0.0.1:6379/10", {"TESTING": True}, RATE_LIMIT_LOGIN="100000",
-                     METRICS_ALLOWED_NETWORKS="127.0.0.1/32") as (app, env):  # the test client's address
-        from webapp.demo.seed import seed_demo
-        from webapp.extensions import db
+def seeded_side(runs: int, baseline_runs: int, env: dict[str, str], app) -> Side:
+    """Log an operator in, seed ``runs`` runs (the first ``baseline_runs`` of them the same at
+    both sizes), VACUUM ANALYZE; called inside the app's context."""
+    from webapp.demo.seed import seed_demo
 
-        client = app.test_client()
-        log_in(app, client)
-        seed_demo(baseline_runs, seed=1)
-        db.session.commit()
-        vacuum(env["DATABASE_URL"])
-        print(f"baseline: {baseline_runs} runs, {count} requests per page")
-        baseline = measure_all(app, db, client, count)
-        started = time.monotonic()
+    client = app.test_client()
+    log_in(app, client)
+    started = time.monotonic()
+    seeded = seed_demo(min(runs, baseline_runs), seed=1)
+    if runs > baseline_runs:
         seeded = seed_demo(runs - baseline_runs, seed=2)
-        db.session.commit()
-        elapsed = time.monotonic() - started
-        vacuum(env["DATABASE_URL"])
-        print(f"seeded {seeded.runs} more runs, {seeded.steps} step rows, {seeded.costs} cost records "
-              f"in {elapsed:.1f} s; measuring at {runs} runs")
-        loaded = measure_all(app, db, client, count)
-    return report(baseline, loaded, baseline_runs)
+    db.session.commit()
+    elapsed = time.monotonic() - started
+    vacuum(env["DATABASE_URL"])
+    print(f"seeded {runs} runs ({seeded.steps} step rows, {seeded.costs} cost records in the last load) "
+          f"in {elapsed:.1f} s")
+    return Side(runs, app, client, dict(pages(app, db)))
+
+
+def run(runs: int, baseline_runs: int, count: int, block: int) -> list[str]:
+    """Seed both sizes, each in its own database and app, time them interleaved, print the table."""
+    settings = ({"TESTING": True}, {"RATE_LIMIT_LOGIN": "100000",
+                                    "METRICS_ALLOWED_NETWORKS": "127.0.0.1/32"})  # the test client's address
+    with scratch_app("redis://127.0.0.1:6379/10", settings[0], **settings[1]) as (small_app, small_env):
+        small = seeded_side(baseline_runs, baseline_runs, small_env, small_app)
+        with scratch_app("redis://127.0.0.1:6379/10", settings[0], **settings[1]) as (large_app, large_env):
+            large = seeded_side(runs, baseline_runs, large_env, large_app)
+            print(f"measuring {count} requests per page at {baseline_runs} and {runs} runs, "
+                  f"in alternating turns of {block}")
+            redis = Redis.from_url(large_env["REDIS_URL"])
+            try:
+                with Flask(__name__).app_context():  # neither app's, so each request has its own (see above)
+                    measure_all([small, large], count, block, redis)
+            finally:
+                redis.close()
+    return report(small.results, large.results, baseline_runs)
 
 
 def report(baseline: dict[str, Measured], loaded: dict[str, Measured], baseline_runs: int) -> list[str]:
@@ -204,8 +277,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--baseline-runs", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--block", type=int, default=1, help="requests per turn of one size")
     args = parser.parse_args()
-    failures = run(args.runs, args.baseline_runs, args.requests)
+    failures = run(args.runs, args.baseline_runs, args.requests, args.block)
     if not failures:
         print("all pages within the target")
         return
