@@ -7,10 +7,13 @@ from tests.conftest import TEST_PASSWORD
 
 
 def sign_in(page: Page, base: str, email: str) -> None:
+    """Submit the login form and wait until the page it leads to has loaded, console.js included:
+    a key pressed before that reaches no handler."""
     page.goto(f"{base}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
 
 
 def test_admin_locks_an_operator_who_then_cannot_sign_in_until_unlocked(page: Page, browser: Browser,
