@@ -21,7 +21,7 @@ from sqlalchemy import Select, func, select, tuple_
 from webapp.clock import utcnow
 from webapp.costs.ledger import ZERO, money_text
 from webapp.costs.models import NO_MODEL, NONE_ID, CostDaily, CostRecord
-from webapp.costs.recording import day_key
+from webapp.costs.recording import day_key, rollup_sums
 from webapp.extensions import db
 from webapp.formatting import decimal_text, iso
 from webapp.runs.models import StepRun
@@ -140,24 +140,25 @@ def daily_rows(span: Window) -> list:
     """``(day, workflow_id, user_id, model, spent, saved, records)`` rows covering the period exactly."""
     first, last = whole_days(span)
     if first == last:
-        return _record_rows(span)
-    rows = db.session.execute(select(
-        CostDaily.day, func.nullif(CostDaily.workflow_id, NONE_ID), func.nullif(CostDaily.user_id, NONE_ID),
-        func.nullif(CostDaily.model, NO_MODEL), func.sum(CostDaily.spent).label("spent"),
-        func.sum(CostDaily.saved).label("saved"), func.sum(CostDaily.records).label("records"))
-        .where(CostDaily.day >= first.date(), CostDaily.day < last.date())
-        .group_by(CostDaily.day, CostDaily.workflow_id, CostDaily.user_id, CostDaily.model)).all()
+        return _by_key(_record_sums(span))
+    rows = _by_key(CostDaily.__table__, CostDaily.day >= first.date(), CostDaily.day < last.date())
     edges = [Window(span.since, first), Window(last, span.until)]
-    return rows + [row for edge in edges if edge.since < edge.until for row in _record_rows(edge)]
+    return rows + [row for edge in edges if edge.since < edge.until for row in _by_key(_record_sums(edge))]
 
 
-def _record_rows(span: Window) -> list:
-    day = day_key().label("day")
-    return db.session.execute(in_window(select(
-        day, CostRecord.workflow_id, CostRecord.user_id, CostRecord.model,
-        func.sum(CostRecord.amount).label("spent"), func.coalesce(func.sum(CostRecord.saved), 0).label("saved"),
-        func.count().label("records")), span).group_by(day, CostRecord.workflow_id, CostRecord.user_id,
-                                                        CostRecord.model)).all()
+def _record_sums(span: Window):
+    """The period's records summed as ``cost_daily`` rows are (``recording.rollup_sums``)."""
+    return in_window(rollup_sums(), span).subquery()
+
+
+def _by_key(source, *where) -> list:
+    """``source``'s rows (``cost_daily`` or record sums shaped like it) summed over currencies,
+    with the rollup's "none" keys read back as NULL."""
+    c = source.c
+    return db.session.execute(select(
+        c.day, func.nullif(c.workflow_id, NONE_ID), func.nullif(c.user_id, NONE_ID), func.nullif(c.model, NO_MODEL),
+        func.sum(c.spent).label("spent"), func.sum(c.saved).label("saved"), func.sum(c.records).label("records"))
+        .where(*where).group_by(c.day, c.workflow_id, c.user_id, c.model)).all()
 
 
 def _table(group: str, entries: dict[Any, list]) -> list[dict[str, Any]]:
