@@ -2,7 +2,7 @@
 import pytest
 
 from webapp.steps.base import StepFailed
-from webapp.workflows.templating import RenderError, make_scope, render_inputs, syntax_error
+from webapp.workflows.templating import RenderError, make_scope, render_inputs, step_references, syntax_error
 
 SCOPE = make_scope({"name": "Ada", "count": 3, "flag": False},
                    {"fetch": {"status": 200, "body": "hello", "items": [1, 2]}}, {"id": 7})
@@ -86,3 +86,17 @@ def test_syntax_check_names_the_problem_and_accepts_good_templates():
 ])
 def test_ordinary_formatting_still_works(template, expected):
     assert render_inputs({"x": template}, SCOPE)["x"] == expected
+
+
+@pytest.mark.parametrize("with_, names, indirect", [
+    ({"a": "{{ steps.x.output }} and {{ steps['y'].output.z }}", "b": ["{{ params.q }}", 3]}, {"x", "y"}, False),
+    ({"a": "plain text that mentions steps.x", "n": 5}, set(), False),
+    ({"a": "{{ steps.x.output }}", "b": "{% for s in steps %}{{ s }}{% endfor %}"}, {"x"}, True),
+    ({"a": "{{ steps[params.name].output }}"}, set(), True),
+    ({"a": "{{ steps | length }}"}, set(), True),
+    ({"a": "{% set steps = 1 %}{{ steps }}"}, set(), True),
+    ({"a": "{{ unclosed "}, set(), False),  # fails to render before it reads anything
+])
+def test_step_references_name_what_templates_read_and_whether_they_use_steps_otherwise(with_, names, indirect):
+    found = step_references(with_)
+    assert (set(found.names), found.indirect) == (names, indirect)

@@ -210,13 +210,18 @@ def advance(run: WorkflowRun, *, after: StepRun | None = None) -> None:
     ``after``: the one step whose outcome the caller just recorded. Only the steps that need it
     can have become ready or skippable, so only they and what they need are read
     (``release_dependents``), and the run's state from its steps' distinct statuses: a record
-    in a fan-out of n steps no longer reads n rows, which made a whole run O(n^2). A run with a
-    step waiting for child runs takes the full pass, which moves that step on too.
+    in a fan-out of n steps no longer reads n rows, which made a whole run O(n^2). That read is
+    skipped when the record queued a step and no step of the run can wait for an approval or
+    for children: that queued step alone then decides the run's state. A run with a step
+    waiting for child runs takes the full pass, which moves that step on too.
     """
     if not states.starts_steps(run):
         return
     if after is not None:
-        release_dependents(run, after)
+        released = release_dependents(run, after)
+        if any(step.status == "queued" for step in released) and not plan_for(run.version).steps_may_wait:
+            settle(run, {"queued"})  # no step can wait, so the one it just queued is all that decides
+            return
         step_states = distinct_step_states(run)
         if "waiting_children" not in step_states:
             settle(run, step_states)
@@ -265,12 +270,14 @@ def distinct_step_states(run: WorkflowRun) -> set[str]:
         return set(db.session.scalars(query)) | {step.status for step in changed}
 
 
-def release_dependents(run: WorkflowRun, finished: StepRun) -> None:
+def release_dependents(run: WorkflowRun, finished: StepRun) -> list[StepRun]:
     """``advance``'s passes, limited to what depends on ``finished``: each pass loads the direct
     dependents of the steps the previous one ended, with the steps they need (one read; a step
     already in this session keeps its unflushed status), and releases those now decided. Only
-    a skip ends a step here, so only a skip can decide more (a queued step decides nothing)."""
+    a skip ends a step here, so only a skip can decide more (a queued step decides nothing).
+    Returns the steps it released."""
     plan = plan_for(run.version)
+    released: list[StepRun] = []
     ended = [finished.step_key]
     while candidates := {name for key in ended for name in plan.dependents(key)}:
         wanted = candidates.union(*(plan.spec(name).needs for name in candidates))
@@ -282,7 +289,9 @@ def release_dependents(run: WorkflowRun, finished: StepRun) -> None:
                        key=lambda step: step.position)
         for step in ready:
             release(run, step, [steps[need].status for need in plan.spec(step.step_key).needs])
+        released += ready
         ended = [step.step_key for step in ready if step.status == "skipped"]
+    return released
 
 
 def steps_named(run: WorkflowRun, step_ids: list[str]) -> list[StepRun]:

@@ -112,7 +112,7 @@ def claim(step_run_id: int, job_id: str, run_id: int | None = None) -> Attempt |
         move_step(step, "queued")
     plan = plan_for(run.version)
     spec = plan.spec(step.step_key)
-    outputs = upstream_outputs(run, plan.ancestors(step.step_key))
+    outputs = upstream_outputs(run, plan.reads(step.step_key))
     scope_run = {"id": run.id, "workflow": run.workflow.slug, "attempt": step.attempt}
     # Memoization before budgets: a result already stored spends nothing, so it reserves nothing.
     memo_plan = memo.plan(spec, run.params, outputs, scope_run)
@@ -134,8 +134,7 @@ def claim(step_run_id: int, job_id: str, run_id: int | None = None) -> Attempt |
 
 
 def upstream_outputs(run: WorkflowRun, upstream: frozenset[str]) -> dict[str, Any]:
-    """The outputs a step's templates may read: those of the steps it needs, directly or not
-    (a definition cannot refer to any other step), so a wide fan-out reads none."""
+    """The outputs of ``upstream``, the steps the step's templates read (``Plan.reads``)."""
     if not upstream:
         return {}
     return dict(db.session.execute(select(StepRun.step_key, StepRun.output).where(

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from webapp.steps.registry import get_kind
 from webapp.workflows import graph
+from webapp.workflows.templating import step_references
 
 DEFAULT_BACKOFF = (1,)
 DEFAULT_QUEUE = "default"
@@ -53,12 +55,32 @@ class Plan:
                 found[name].append(step.id)
         return {name: tuple(ids) for name, ids in found.items()}
 
+    @cached_property
+    def steps_may_wait(self) -> bool:
+        """Whether a step of this plan can wait (for an approval, or for child runs)."""
+        return any(get_kind(step.uses).waits_for_approval or get_kind(step.uses).spawns_children
+                   for step in self.steps)
+
     def spec(self, step_id: str) -> StepSpec:
         return self._by_id[step_id]
 
     def ancestors(self, step_id: str) -> frozenset[str]:
-        """Every step that ``step_id`` needs, directly or not: all that its templates may read."""
+        """Every step that ``step_id`` needs, directly or not."""
         return self._upstream[step_id]
+
+    @cached_property
+    def _reads(self) -> dict[str, frozenset[str]]:
+        reads = {}
+        for step in self.steps:
+            refs = step_references(step.with_)
+            reads[step.id] = self._upstream[step.id] if refs.indirect else self._upstream[step.id] & refs.names
+        return reads
+
+    def reads(self, step_id: str) -> frozenset[str]:
+        """The upstream steps whose outputs ``step_id``'s templates read: those they name, or
+        every ancestor when a template uses ``steps`` another way. A step whose inputs name no
+        step reads none, so a long chain no longer reads every earlier output at each step."""
+        return self._reads[step_id]
 
     def dependents(self, step_id: str) -> tuple[str, ...]:
         """The steps that need ``step_id`` directly, in definition order."""

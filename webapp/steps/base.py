@@ -29,7 +29,7 @@ class StepContext:
     step_id: str
     attempt: int
     params: dict[str, Any]
-    outputs: dict[str, Any]
+    outputs: dict[str, Any]  # of the upstream steps the inputs' templates read (``Plan.reads``)
     should_stop: Callable[[], bool] = field(default=lambda: False)
 
 
@@ -90,12 +90,14 @@ class StepKind:
     ``memoizable`` says whether the same kind, version and inputs always give the same output
     without side effects, so the engine may reuse a cached result. ``waits_for_approval`` is
     true only for ``gate.approval``: the engine parks such a step and never calls ``execute``.
+    ``spawns_children`` is true only for ``task.decompose``, whose step waits for child runs.
     """
 
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     memoizable: ClassVar[bool] = False
     waits_for_approval: ClassVar[bool] = False
+    spawns_children: ClassVar[bool] = False
     input_schema: ClassVar[type[StepInputs]] = StepInputs
     description: ClassVar[str] = ""
 

@@ -61,6 +61,7 @@ class DecomposeInputs(StepInputs):
 @register
 class TaskDecompose(StepKind):
     name = "task.decompose"
+    spawns_children = True
     input_schema = DecomposeInputs
     description = ("Starts one child run per item, of child_workflow or of a workflow the strategy plans from goal "
                    "and input, at most max_children at once, without holding a worker; the output is the "

@@ -19,14 +19,13 @@ from pydantic import ValidationError
 from webapp.steps.registry import all_kinds, get_kind, has_kind
 from webapp.workflows import graph
 from webapp.workflows.params import schema_errors, type_name
-from webapp.workflows.templating import is_template, syntax_error
+from webapp.workflows.templating import is_template, step_references, syntax_error, template_strings
 
 TOP_FIELDS = frozenset({"name", "description", "params", "max_concurrent_runs", "queue", "steps"})
 STEP_FIELDS = frozenset({"id", "name", "uses", "needs", "with", "retry", "timeout", "cache", "queue"})
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 QUEUE_RULE = "must be a queue name of 1 to 64 letters, digits, dots, dashes or underscores"
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-STEP_REFERENCE = re.compile(r"\bsteps\s*\.\s*([A-Za-z_]\w*)")
 PARAM_REFERENCE = re.compile(r"\bparams\s*\.\s*([A-Za-z_]\w*)")
 # Slugs whose workflow page a fixed console route would shadow (``/workflows/new`` is the form).
 RESERVED_SLUGS = frozenset({"new"})
@@ -218,7 +217,7 @@ def _with_errors(step: dict[str, Any], label: str) -> list[DefinitionError]:
     if not isinstance(inputs, dict):
         errors.append(DefinitionError(label, "with", f"must be an object of inputs, got {type_name(inputs)}"))
         inputs = {}
-    for path, text in _strings(inputs, "with"):
+    for path, text in template_strings(inputs, "with"):
         problem = syntax_error(text)
         if problem:
             errors.append(DefinitionError(label, path, problem))
@@ -257,18 +256,6 @@ def _unknown_needs_errors(steps: list[Any], ids: set[str]) -> list[DefinitionErr
             for index, need in enumerate(step["needs"]) if isinstance(need, str) and need not in ids]
 
 
-def _strings(value: Any, path: str):
-    """Every template string in ``value`` with its path, e.g. ``("with.headers.X", "{{ ... }}")``."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
-    elif is_template(value):
-        yield path, value
-
-
 def _reference_errors(steps: list[Any], needs: dict[str, list[str]], declared: set[str]) -> list[DefinitionError]:
     errors: list[DefinitionError] = []
     for step in steps:
@@ -276,8 +263,8 @@ def _reference_errors(steps: list[Any], needs: dict[str, list[str]], declared: s
             continue
         upstream = graph.ancestors(needs, step["id"])
         with_ = step.get("with") if isinstance(step.get("with"), dict) else {}
-        for path, text in _strings(with_, "with"):
-            for ref in sorted(set(STEP_REFERENCE.findall(text)) - upstream):
+        for path, text in template_strings(with_, "with"):
+            for ref in sorted(step_references(text).names - upstream):
                 errors.append(DefinitionError(step["id"], path, f"reads steps.{ref}, which is not upstream of this "
                                                                 f"step; add {ref!r} to needs"))
             for ref in sorted(set(PARAM_REFERENCE.findall(text)) - declared):

@@ -8,9 +8,10 @@ integer and ``"{{ steps.fetch.output }}"`` stays an object; any other string ren
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2 import StrictUndefined, TemplateError, Undefined, nodes
 
 from webapp.steps.base import StepFailed
 from webapp.workflows.sandbox import MAX_RESULT_LENGTH, LimitedSandbox
@@ -47,6 +48,52 @@ def syntax_error(text: str) -> str | None:
         line = f" (line {error.lineno})" if getattr(error, "lineno", None) else ""
         return f"template syntax error{line}: {error.message or error}"
     return None
+
+
+@dataclass(frozen=True)
+class StepReferences:
+    """The steps whose outputs templates read by name (``steps.x`` or ``steps['x']``), and
+    whether they also use ``steps`` some other way (``steps[name]``, a loop, a filter), which
+    may read any step."""
+
+    names: frozenset[str]
+    indirect: bool
+
+
+def step_references(value: Any) -> StepReferences:
+    """What the templates in ``value`` (a ``with`` mapping, a list or a string) read of ``steps``.
+    Templates that do not parse read nothing (they fail before they read)."""
+    names: set[str] = set()
+    indirect = False
+    for _path, text in template_strings(value):
+        try:
+            tree = _env.parse(text)
+        except TemplateError:
+            continue
+        uses = sum(1 for node in tree.find_all(nodes.Name) if node.name == "steps")
+        named = [node for node in (*tree.find_all(nodes.Getattr), *tree.find_all(nodes.Getitem))
+                 if isinstance(node.node, nodes.Name) and node.node.name == "steps" and _static_name(node)]
+        names.update(_static_name(node) for node in named)
+        indirect = indirect or uses > len(named)
+    return StepReferences(frozenset(names), indirect)
+
+
+def _static_name(node: nodes.Getattr | nodes.Getitem) -> str | None:
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    return node.arg.value if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str) else None
+
+
+def template_strings(value: Any, path: str = "with"):
+    """Every template string in ``value`` with its path, e.g. ``("with.headers.X", "{{ ... }}")``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from template_strings(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from template_strings(item, f"{path}[{index}]")
+    elif is_template(value):
+        yield path, value
 
 
 def render_value(text: str, scope: dict[str, Any]) -> Any:

@@ -26,11 +26,16 @@ def statuses(db, run_id: int) -> dict[str, str]:
     return dict(db.session.execute(select(StepRun.step_key, StepRun.status).where(StepRun.run_id == run_id)).all())
 
 
+def current_job(db, run_id: int, key: str) -> tuple[int, str]:
+    step = db.session.scalars(select(StepRun).where(StepRun.run_id == run_id, StepRun.step_key == key)).one()
+    found = step.id, step.rq_job_id
+    db.session.rollback()
+    return found
+
+
 def finish(db, run_id: int, key: str, outcome) -> None:
     """Claim step ``key``'s current attempt and save ``outcome`` for it."""
-    step = db.session.scalars(select(StepRun).where(StepRun.run_id == run_id, StepRun.step_key == key)).one()
-    step_id, job_id = step.id, step.rq_job_id
-    db.session.rollback()
+    step_id, job_id = current_job(db, run_id, key)
     attempt = execution.claim(step_id, job_id, run_id)
     assert attempt is not None
     execution.save_outcome(step_id, job_id, outcome, run_id=run_id, reserved=attempt.reserved)
@@ -66,3 +71,32 @@ def test_a_failure_skips_everything_downstream_transitively_then_the_run_fails(d
     assert run_status(db, run_id) == "running"  # x still runs
     finish(db, run_id, "x", StepResult(output="x"))
     assert run_status(db, run_id) == "failed"
+
+
+def claimed_outputs(db, run_id: int, key: str) -> dict:
+    """The upstream outputs the claim of step ``key`` hands its attempt."""
+    step_id, job_id = current_job(db, run_id, key)
+    attempt = execution.claim(step_id, job_id, run_id)
+    assert attempt is not None
+    return attempt.outputs
+
+
+def test_a_claim_reads_the_outputs_its_templates_name_and_no_other(db, redis, make_workflow, operator):
+    make_workflow({"name": "reads", "steps": [
+        {"id": "a", "uses": "template.render", "with": {"template": "a"}},
+        {"id": "b", "uses": "template.render", "needs": ["a"], "with": {"template": "b"}},
+        {"id": "c", "uses": "template.render", "needs": ["b"], "with": {"template": "{{ steps.a.output }}!"}},
+        {"id": "d", "uses": "template.render", "needs": ["c"], "with": {"template": "plain"}},
+        {"id": "e", "uses": "template.render", "needs": ["d"],
+         "with": {"template": "{% for name in steps %}{{ name }} {% endfor %}"}},
+    ]})
+    run_id = actions.trigger_run("reads", {}, operator)[0].id
+    db.session.commit()
+    finish(db, run_id, "a", StepResult(output="A"))
+    finish(db, run_id, "b", StepResult(output="B"))
+    assert claimed_outputs(db, run_id, "c") == {"a": "A"}  # two steps up, named; b is not read
+    execution.save_outcome(*current_job(db, run_id, "c"), StepResult(output="C"), run_id=run_id)
+    assert claimed_outputs(db, run_id, "d") == {}  # no template: nothing to read
+    execution.save_outcome(*current_job(db, run_id, "d"), StepResult(output="D"), run_id=run_id)
+    assert claimed_outputs(db, run_id, "e") == {"a": "A", "b": "B", "c": "C", "d": "D"}  # reads ``steps`` whole
+
