@@ -233,10 +233,10 @@ def retry_step(run_id: int, step_id: str, actor) -> WorkflowRun:
 
 def create_checkpoint(run_id: int, note: str, actor) -> Checkpoint:
     run = locked_run(run_id)
-    checkpoint = take_checkpoint(run, kind="manual", note=note)
+    checkpoint_id = take_checkpoint(run, kind="manual", note=note)
     audit("run.checkpoint", run, actor, note=note)
     db.session.commit()
-    return checkpoint
+    return db.session.get(Checkpoint, checkpoint_id)
 
 
 def delete_checkpoint(checkpoint_id: int, actor) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.clock import utcnow
@@ -21,10 +21,28 @@ from webapp.extensions import db
 from webapp.runs.models import Checkpoint, StepAttempt, StepRun, WorkflowRun
 
 
-def take_checkpoint(run: WorkflowRun, kind: str = "auto", note: str = "",
-                    completed: StepRun | None = None) -> Checkpoint:
+def _checkpoint_statement():
+    """Number the run's next checkpoint, insert it and point the run at it: one statement, built
+    once (its cache key is then computed once, not at every step)."""
+    table, runs = Checkpoint.__table__, WorkflowRun.__table__
+    seq = select(func.coalesce(func.max(table.c.seq), 0) + 1).where(table.c.run_id == bindparam("c_run"))
+    new = insert(table).values(
+        run_id=bindparam("c_run"), seq=seq.scalar_subquery(), kind=bindparam("c_kind"), note=bindparam("c_note"),
+        parent_id=bindparam("c_parent"), steps=bindparam("c_steps", type_=table.c.steps.type),
+        created_at=bindparam("c_created"),
+    ).returning(table.c.id).cte("new_checkpoint")
+    link = update(runs).where(runs.c.id == bindparam("c_run")).values(
+        last_checkpoint_id=select(new.c.id).scalar_subquery()).cte("link_run")
+    return select(new.c.id).add_cte(link)
+
+
+TAKE_CHECKPOINT = _checkpoint_statement()
+
+
+def take_checkpoint(run: WorkflowRun, kind: str = "auto", note: str = "", completed: StepRun | None = None) -> int:
     """Record the run's completed steps: as a delta over ``run.last_checkpoint_id`` when the
     run has one (``completed`` names the step that just finished), else as a full snapshot.
+    Returns the new checkpoint's id.
 
     One statement numbers the checkpoint (the run's lock serialises it), inserts it and points
     the run at it, without flushing the caller's pending changes: they go out with its commit.
@@ -34,16 +52,11 @@ def take_checkpoint(run: WorkflowRun, kind: str = "auto", note: str = "",
             steps = {completed.step_key: completed.attempt} if completed is not None else {}
         else:
             steps = {step.step_key: step.attempt for step in run.steps if step.status == "succeeded"}
-        seq = select(func.coalesce(func.max(Checkpoint.seq), 0) + 1).where(Checkpoint.run_id == run.id)
-        new = insert(Checkpoint).values(run_id=run.id, seq=seq.scalar_subquery(), kind=kind, note=note,
-                                        parent_id=run.last_checkpoint_id, steps=steps, created_at=utcnow()
-                                        ).returning(*Checkpoint.__table__.c).cte("new_checkpoint")
-        runs = WorkflowRun.__table__
-        link = update(runs).where(runs.c.id == run.id).values(
-            last_checkpoint_id=select(new.c.id).scalar_subquery()).cte("link_run")
-        checkpoint = db.session.scalars(select(Checkpoint).from_statement(select(new).add_cte(link))).one()
-    set_committed_value(run, "last_checkpoint_id", checkpoint.id)
-    return checkpoint
+        checkpoint_id = db.session.execute(TAKE_CHECKPOINT, {
+            "c_run": run.id, "c_kind": kind, "c_note": note, "c_parent": run.last_checkpoint_id, "c_steps": steps,
+            "c_created": utcnow()}).scalar_one()
+    set_committed_value(run, "last_checkpoint_id", checkpoint_id)
+    return checkpoint_id
 
 
 def forget_chain(run: WorkflowRun) -> None:

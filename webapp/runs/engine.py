@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from webapp.clock import utcnow
@@ -83,20 +83,33 @@ def _run_with_plan(*entities):
     ).execution_options(populate_existing=True)
 
 
+# The locking reads, built once per mode: every claim and record runs one, and building one anew
+# (and computing its cache key) cost more than the query itself.
+LOCK_RUN = {mode: _run_with_plan().where(WorkflowRun.id == bindparam("lock_run_id"))
+            .suffix_with(f"FOR {lock} OF workflow_runs") for mode, lock in LOCK_MODES.items()}
+LOCK_RUN_AND_STEP = {
+    mode: _run_with_plan(StepRun).join(StepRun, StepRun.run_id == WorkflowRun.id)
+    .where(WorkflowRun.id == bindparam("lock_run_id"), StepRun.id == bindparam("lock_step_id"))
+    .suffix_with(f"FOR {lock} OF workflow_runs FOR UPDATE OF step_runs") for mode, lock in LOCK_MODES.items()}
+# The reads of a record, built once for the same reason: the statuses of the steps this session
+# has not changed (``distinct_step_states``), and steps by id (``steps_named``).
+OTHER_STEP_STATES = select(StepRun.status).distinct().where(
+    StepRun.run_id == bindparam("run_id"), StepRun.id.not_in(bindparam("changed", expanding=True)))
+STEPS_NAMED = select(StepRun).where(StepRun.run_id == bindparam("run_id"),
+                                    StepRun.step_key.in_(bindparam("keys", expanding=True))).order_by(StepRun.position)
+
+
 def lock_run(run_id: int, *, mode: str = "exclusive") -> WorkflowRun | None:
     """The run row, locked for this transaction (see ``LOCK_MODES``), with fresh values."""
-    return db.session.execute(_run_with_plan().where(WorkflowRun.id == run_id)
-                              .suffix_with(f"FOR {LOCK_MODES[mode]} OF workflow_runs")).scalar_one_or_none()
+    return db.session.execute(LOCK_RUN[mode], {"lock_run_id": run_id}).scalar_one_or_none()
 
 
 def lock_run_and_step(run_id: int, step_run_id: int, *, mode: str) -> tuple[WorkflowRun | None, StepRun | None]:
     """The run, locked as ``lock_run`` locks it, and one of its steps, locked FOR UPDATE, in one
     round trip. PostgreSQL takes the row locks in the order of the locking clauses, so the run's
     comes first, as on every other path; ``(None, None)`` if the run has no such step."""
-    row = db.session.execute(
-        _run_with_plan(StepRun).join(StepRun, StepRun.run_id == WorkflowRun.id)
-        .where(WorkflowRun.id == run_id, StepRun.id == step_run_id)
-        .suffix_with(f"FOR {LOCK_MODES[mode]} OF workflow_runs FOR UPDATE OF step_runs")).one_or_none()
+    row = db.session.execute(LOCK_RUN_AND_STEP[mode], {"lock_run_id": run_id, "lock_step_id": step_run_id}
+                             ).one_or_none()
     return (row[0], row[1]) if row is not None else (None, None)
 
 
@@ -263,11 +276,10 @@ def distinct_step_states(run: WorkflowRun) -> set[str]:
     if any(isinstance(new, StepRun) for new in db.session.new):
         db.session.flush()
     changed = [step for step in db.session.dirty if isinstance(step, StepRun) and step.run_id == run.id]
-    query = select(StepRun.status).distinct().where(StepRun.run_id == run.id)
-    if changed:
-        query = query.where(StepRun.id.not_in([step.id for step in changed]))
     with db.session.no_autoflush:
-        return set(db.session.scalars(query)) | {step.status for step in changed}
+        stored = db.session.scalars(OTHER_STEP_STATES, {"run_id": run.id, "changed": [step.id for step in changed]})
+        return set(stored) | {step.status for step in changed}
+
 
 
 def release_dependents(run: WorkflowRun, finished: StepRun) -> list[StepRun]:
@@ -281,12 +293,10 @@ def release_dependents(run: WorkflowRun, finished: StepRun) -> list[StepRun]:
     ended = [finished.step_key]
     while candidates := {name for key in ended for name in plan.dependents(key)}:
         wanted = candidates.union(*(plan.spec(name).needs for name in candidates))
-        with db.session.no_autoflush:
-            steps = {step.step_key: step for step in db.session.scalars(
-                select(StepRun).where(StepRun.run_id == run.id, StepRun.step_key.in_(wanted)))}
-        ready = sorted((steps[name] for name in candidates if steps[name].status == "pending"
-                        and decided(steps[need].status for need in plan.spec(name).needs)),
-                       key=lambda step: step.position)
+        loaded = steps_named(run, wanted)
+        steps = {step.step_key: step for step in loaded}
+        ready = [step for step in loaded if step.step_key in candidates and step.status == "pending"
+                 and decided(steps[need].status for need in plan.spec(step.step_key).needs)]
         for step in ready:
             release(run, step, [steps[need].status for need in plan.spec(step.step_key).needs])
         released += ready
@@ -294,15 +304,13 @@ def release_dependents(run: WorkflowRun, finished: StepRun) -> list[StepRun]:
     return released
 
 
-def steps_named(run: WorkflowRun, step_ids: list[str]) -> list[StepRun]:
-    """The pending steps ``advance`` moves (no flush first: a step already in this session keeps
-    its unflushed changes, and ``step_statuses`` has seen them)."""
+def steps_named(run: WorkflowRun, step_ids) -> list[StepRun]:
+    """The run's steps with these ids, in definition order (no flush first: a step already in
+    this session keeps its unflushed changes, and ``step_statuses`` has seen them)."""
     if not step_ids:
         return []
     with db.session.no_autoflush:
-        return list(db.session.scalars(select(StepRun).where(StepRun.run_id == run.id,
-                                                             StepRun.step_key.in_(step_ids))
-                                       .order_by(StepRun.position)))
+        return list(db.session.scalars(STEPS_NAMED, {"run_id": run.id, "keys": list(step_ids)}))
 
 
 def decided(needs) -> bool:

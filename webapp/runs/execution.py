@@ -10,6 +10,7 @@ once.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from typing import Any
 
 import psycopg
 from rq.timeouts import BaseDeathPenalty, UnixSignalDeathPenalty
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from webapp import logs
@@ -228,9 +229,16 @@ def save_outcome(step_run_id: int, job_id: str, outcome: StepResult | Failure, *
 
 def close_attempt(step: StepRun, status: str, **fields: Any) -> None:
     """End the step's current attempt row in one UPDATE (no load)."""
-    db.session.execute(update(StepAttempt).where(StepAttempt.step_run_id == step.id,
-                                                 StepAttempt.attempt == step.attempt)
-                       .values(status=status, finished_at=utcnow(), **fields))
+    db.session.execute(_close_statement(frozenset(fields)), {
+        "a_step": step.id, "a_attempt": step.attempt, "status": status, "finished_at": utcnow(), **fields})
+
+
+@functools.cache
+def _close_statement(names: frozenset[str]):
+    """``close_attempt``'s UPDATE for one set of extra columns, built once (as ``LOCK_RUN`` is)."""
+    table = StepAttempt.__table__
+    return (update(table).where(table.c.step_run_id == bindparam("a_step"), table.c.attempt == bindparam("a_attempt"))
+            .values({name: bindparam(name, type_=table.c[name].type) for name in ("status", "finished_at", *names)}))
 
 
 def succeed(run: WorkflowRun, step: StepRun, result: StepResult, *, reserved: bool = True) -> None:
