@@ -281,7 +281,6 @@ def distinct_step_states(run: WorkflowRun) -> set[str]:
         return set(stored) | {step.status for step in changed}
 
 
-
 def release_dependents(run: WorkflowRun, finished: StepRun) -> list[StepRun]:
     """``advance``'s passes, limited to what depends on ``finished``: each pass loads the direct
     dependents of the steps the previous one ended, with the steps they need (one read; a step

@@ -64,10 +64,6 @@ class Plan:
     def spec(self, step_id: str) -> StepSpec:
         return self._by_id[step_id]
 
-    def ancestors(self, step_id: str) -> frozenset[str]:
-        """Every step that ``step_id`` needs, directly or not."""
-        return self._upstream[step_id]
-
     @cached_property
     def _reads(self) -> dict[str, frozenset[str]]:
         reads = {}
