@@ -22,6 +22,10 @@ from webapp.extensions import db
 from webapp.runs.models import StepRun, WorkflowRun
 
 CENT = Decimal("0.01")
+# Totals must agree to the cent: a stored total and its records' sum differ when they are half a
+# cent apart or more. (SQLite stores amounts as floats, so equal sums can differ in their last
+# binary digits; an exact comparison there reported runs whose totals print identically.)
+HALF_CENT = Decimal("0.005")
 SHOWN = 20  # differences listed per check; the count says how many there are in all
 
 
@@ -65,7 +69,8 @@ def _run_totals(findings: Findings, since: datetime | None) -> None:
     recorded = _recorded_by(CostRecord.run_id, since)
     total = func.coalesce(recorded.c.recorded, 0)
     query = select(WorkflowRun.id, WorkflowRun.cost_total, total.label("recorded")) \
-        .outerjoin(recorded, recorded.c.owner == WorkflowRun.id).where(WorkflowRun.cost_total != total)
+        .outerjoin(recorded, recorded.c.owner == WorkflowRun.id) \
+        .where(func.abs(WorkflowRun.cost_total - total) >= HALF_CENT)
     if since is not None:
         query = query.where(WorkflowRun.created_at >= since)
     runs = select(func.count()).select_from(WorkflowRun)
@@ -78,7 +83,7 @@ def _step_totals(findings: Findings, since: datetime | None) -> None:
     recorded = _recorded_by(CostRecord.step_run_id, since)
     total = func.coalesce(recorded.c.recorded, 0)
     query = select(StepRun.id, StepRun.run_id, StepRun.step_key, StepRun.cost, total.label("recorded")) \
-        .outerjoin(recorded, recorded.c.owner == StepRun.id).where(StepRun.cost != total)
+        .outerjoin(recorded, recorded.c.owner == StepRun.id).where(func.abs(StepRun.cost - total) >= HALF_CENT)
     if since is not None:
         query = query.join(WorkflowRun, WorkflowRun.id == StepRun.run_id).where(WorkflowRun.created_at >= since)
     _differences(findings, "step total", db.session.execute(query.order_by(StepRun.id)),
