@@ -35,7 +35,7 @@ def test_a_name_that_is_not_upstream_is_not_read():
 
 
 @pytest.mark.parametrize("uses, may_wait", [
-    ("template.render", False), ("gate.approval", True), ("task.decompose", True),
+    ("template.render", False), ("gate.approval", True), ("task.decompose", True), ("plugin.gone", True),
 ])
 def test_a_plan_knows_whether_a_step_can_wait(uses, may_wait):
     assert plan(step("a", template="a"), {"id": "b", "uses": uses}).steps_may_wait is may_wait

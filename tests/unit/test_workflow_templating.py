@@ -94,6 +94,7 @@ def test_ordinary_formatting_still_works(template, expected):
     ({"a": "{{ steps.x.output }}", "b": "{% for s in steps %}{{ s }}{% endfor %}"}, {"x"}, True),
     ({"a": "{{ steps[params.name].output }}"}, set(), True),
     ({"a": "{{ steps | length }}"}, set(), True),
+    ({"a": "{{ steps.get('x').output }}"}, set(), True),
     ({"a": "{% set steps = 1 %}{{ steps }}"}, set(), True),
     ({"a": "{{ unclosed "}, set(), False),  # fails to render before it reads anything
 ])

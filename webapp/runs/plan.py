@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from webapp.steps.registry import get_kind
+from webapp.steps.registry import get_kind, has_kind
 from webapp.workflows import graph
 from webapp.workflows.templating import step_references
 
@@ -57,9 +57,10 @@ class Plan:
 
     @cached_property
     def steps_may_wait(self) -> bool:
-        """Whether a step of this plan can wait (for an approval, or for child runs)."""
-        return any(get_kind(step.uses).waits_for_approval or get_kind(step.uses).spawns_children
-                   for step in self.steps)
+        """Whether a step of this plan can wait (for an approval, or for child runs). A kind no
+        longer registered (a plugin taken out) counts as one that can: nothing is assumed of it."""
+        return any(not has_kind(step.uses) or get_kind(step.uses).waits_for_approval
+                   or get_kind(step.uses).spawns_children for step in self.steps)
 
     def spec(self, step_id: str) -> StepSpec:
         return self._by_id[step_id]

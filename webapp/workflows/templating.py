@@ -53,8 +53,8 @@ def syntax_error(text: str) -> str | None:
 @dataclass(frozen=True)
 class StepReferences:
     """The steps whose outputs templates read by name (``steps.x`` or ``steps['x']``), and
-    whether they also use ``steps`` some other way (``steps[name]``, a loop, a filter), which
-    may read any step."""
+    whether they also use ``steps`` some other way (``steps[name]``, a loop, a filter, a method
+    such as ``steps.get(name)``), which may read any step."""
 
     names: frozenset[str]
     indirect: bool
@@ -71,8 +71,10 @@ def step_references(value: Any) -> StepReferences:
         except TemplateError:
             continue
         uses = sum(1 for node in tree.find_all(nodes.Name) if node.name == "steps")
+        called = {id(call.node) for call in tree.find_all(nodes.Call)}  # steps.get(...) is a method
         named = [node for node in (*tree.find_all(nodes.Getattr), *tree.find_all(nodes.Getitem))
-                 if isinstance(node.node, nodes.Name) and node.node.name == "steps" and _static_name(node)]
+                 if isinstance(node.node, nodes.Name) and node.node.name == "steps" and _static_name(node)
+                 and id(node) not in called]
         names.update(_static_name(node) for node in named)
         indirect = indirect or uses > len(named)
     return StepReferences(frozenset(names), indirect)
