@@ -155,7 +155,9 @@ def truncate_every_table(database) -> None:
     """TRUNCATE waits for every open transaction on the tables. A connection left idle in a
     transaction (a server thread of a live-server test, say) would make it wait for ever, and the
     test timer has already fired by then: after 15 s the blockers are named in a warning, ended
-    (they are connections to this run's own database) and the TRUNCATE is tried once more."""
+    (they are connections to this run's own database) and the TRUNCATE is tried once more. The
+    same happens when it deadlocks with a request the live server is still answering (the
+    request holds one table and reads another, which the TRUNCATE already holds)."""
     tables = ", ".join(f'"{table.name}"' for table in database.metadata.sorted_tables)
     statement = text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     try:
@@ -163,8 +165,8 @@ def truncate_every_table(database) -> None:
             conn.execute(text("SET LOCAL lock_timeout = '15s'"))
             conn.execute(statement)
         return
-    except OperationalError as error:
-        if "lock timeout" not in str(error):
+    except OperationalError as error:  # waited too long, or deadlocked with a request still being answered
+        if "lock timeout" not in str(error) and "deadlock detected" not in str(error):
             raise
     with database.engine.begin() as conn:
         blockers = conn.execute(text(
@@ -172,7 +174,7 @@ def truncate_every_table(database) -> None:
             " WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL")).all()
         for pid, _state, _query in blockers:
             conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    warnings.warn(f"TRUNCATE after the test waited 15 s on open transactions, now ended: {blockers}", stacklevel=1)
+    warnings.warn(f"TRUNCATE after the test was blocked by open transactions, now ended: {blockers}", stacklevel=1)
     with database.engine.begin() as conn:
         conn.execute(statement)
 
