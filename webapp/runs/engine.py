@@ -259,23 +259,27 @@ def step_statuses(run: WorkflowRun) -> dict[str, str]:
     """``{step_id: status}`` of the run's steps: the stored ones, overlaid with the statuses this
     session changed and has not flushed yet. Reading them that way instead of flushing first
     lets a step's record send all its changes in the one flush of its commit."""
-    if any(isinstance(new, StepRun) for new in db.session.new):  # steps without a row yet
-        db.session.flush()
+    changed = unflushed_steps(run)
     with db.session.no_autoflush:
         status = dict(db.session.execute(select(StepRun.step_key, StepRun.status)
                                          .where(StepRun.run_id == run.id)).all())
-    status.update({step.step_key: step.status for step in db.session.dirty
-                   if isinstance(step, StepRun) and step.run_id == run.id})
+    status.update({step.step_key: step.status for step in changed})
     return status
+
+
+def unflushed_steps(run: WorkflowRun) -> list[StepRun]:
+    """The run's steps this session changed and has not flushed. Steps without a row yet are
+    flushed first, so every step of the run can be read."""
+    if any(isinstance(new, StepRun) for new in db.session.new):
+        db.session.flush()
+    return [step for step in db.session.dirty if isinstance(step, StepRun) and step.run_id == run.id]
 
 
 def distinct_step_states(run: WorkflowRun) -> set[str]:
     """The set of statuses of the run's steps (``step_statuses(run).values()``) in one small
     read: the distinct stored statuses of the steps this session has not changed, and the
     statuses of those it has (no flush, as in ``step_statuses``)."""
-    if any(isinstance(new, StepRun) for new in db.session.new):
-        db.session.flush()
-    changed = [step for step in db.session.dirty if isinstance(step, StepRun) and step.run_id == run.id]
+    changed = unflushed_steps(run)
     with db.session.no_autoflush:
         stored = db.session.scalars(OTHER_STEP_STATES, {"run_id": run.id, "changed": [step.id for step in changed]})
         return set(stored) | {step.status for step in changed}

@@ -72,10 +72,10 @@ def step_references(value: Any) -> StepReferences:
             continue
         uses = sum(1 for node in tree.find_all(nodes.Name) if node.name == "steps")
         called = {id(call.node) for call in tree.find_all(nodes.Call)}  # steps.get(...) is a method
-        named = [node for node in (*tree.find_all(nodes.Getattr), *tree.find_all(nodes.Getitem))
-                 if isinstance(node.node, nodes.Name) and node.node.name == "steps" and _static_name(node)
-                 and id(node) not in called]
-        names.update(_static_name(node) for node in named)
+        named = [name for node in (*tree.find_all(nodes.Getattr), *tree.find_all(nodes.Getitem))
+                 if isinstance(node.node, nodes.Name) and node.node.name == "steps" and id(node) not in called
+                 and (name := _static_name(node))]
+        names.update(named)
         indirect = indirect or uses > len(named)
     return StepReferences(frozenset(names), indirect)
 

@@ -5,7 +5,7 @@ The definition lists the steps out of order, so nothing relies on the order of t
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from webapp.runs import actions, execution
 from webapp.runs.models import StepRun, WorkflowRun
@@ -100,3 +100,52 @@ def test_a_claim_reads_the_outputs_its_templates_name_and_no_other(db, redis, ma
     execution.save_outcome(*current_job(db, run_id, "d"), StepResult(output="D"), run_id=run_id)
     assert claimed_outputs(db, run_id, "e") == {"a": "A", "b": "B", "c": "C", "d": "D"}  # reads ``steps`` whole
 
+
+
+def statements_of(db, action) -> list[str]:
+    """The SQL statements ``action()`` sends."""
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return sent
+
+
+def test_a_record_that_queued_a_step_reads_no_run_state_when_no_step_can_wait(db, redis, make_workflow, operator):
+    make_workflow({"name": "plain", "steps": [
+        {"id": "a", "uses": "template.render", "with": {"template": "a"}},
+        {"id": "b", "uses": "template.render", "needs": ["a"], "with": {"template": "b"}},
+        {"id": "c", "uses": "template.render", "needs": ["b"], "with": {"template": "c"}},
+    ]})
+    run_id = actions.trigger_run("plain", {}, operator)[0].id
+    db.session.commit()
+    sent = statements_of(db, lambda: finish(db, run_id, "a", StepResult(output="a")))
+    assert statuses(db, run_id) == {"a": "succeeded", "b": "queued", "c": "pending"}
+    assert run_status(db, run_id) == "running"
+    assert [statement for statement in sent if "SELECT DISTINCT step_runs.status" in statement] == []
+    sent = statements_of(db, lambda: finish(db, run_id, "b", StepResult(output="b")))  # a chain's middle
+    assert [statement for statement in sent if "SELECT DISTINCT step_runs.status" in statement] == []
+
+
+def test_a_record_in_a_run_with_a_waiting_gate_keeps_the_run_paused_for_it(db, redis, make_workflow, operator):
+    """A gate waits on one branch while the other goes on: queuing the other branch's next step
+    must not take the run out of its pause for the approval."""
+    make_workflow({"name": "branches", "steps": [
+        {"id": "gate", "uses": "gate.approval", "with": {"prompt": "Ship it?"}},
+        {"id": "a", "uses": "template.render", "with": {"template": "a"}},
+        {"id": "b", "uses": "template.render", "needs": ["a"], "with": {"template": "b"}},
+    ]})
+    run_id = actions.trigger_run("branches", {}, operator)[0].id
+    db.session.commit()
+    assert statuses(db, run_id) == {"gate": "waiting_approval", "a": "queued", "b": "pending"}
+    assert run_status(db, run_id) == "paused"
+    sent = statements_of(db, lambda: finish(db, run_id, "a", StepResult(output="a")))
+    assert statuses(db, run_id) == {"gate": "waiting_approval", "a": "succeeded", "b": "queued"}
+    assert run_status(db, run_id) == "paused"
+    assert [statement for statement in sent if "SELECT DISTINCT step_runs.status" in statement]
